@@ -1,0 +1,68 @@
+# Suture — make help lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.package-lock.json
+SCENARIOS ?=
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: $(NPM_STAMP) ## Install the npm dependencies from the lockfile.
+
+.PHONY: build
+build: deps ## Compile TypeScript to dist/.
+	npx tsc -p tsconfig.json
+
+.PHONY: lint
+lint: deps ## Type-check and lint.
+	npx tsc -p tsconfig.json --noEmit
+	npx eslint .
+
+.PHONY: manifests
+manifests: deps ## Regenerate crds/ and config/crd from the single source of the API (src/api).
+	npx tsx scripts/gen-manifests.ts
+
+.PHONY: controlplane
+controlplane: ## Build (or reuse from cache) etcd, kube-apiserver, kube-controller-manager and kubectl from Go modules.
+	test/controlplane/build.sh
+
+.PHONY: test
+test: test-unit test-integration scenarios ## Run every test: unit, integration on the real control plane, scenarios.
+
+.PHONY: test-unit
+test-unit: deps ## Unit tests of pure code (no cluster).
+	npx mocha 'test/unit/**/*.test.ts'
+
+.PHONY: test-integration
+test-integration: deps controlplane ## Integration tests on a real control plane started for the run.
+	npx mocha --config test/integration/.mocharc.json 'test/integration/**/*.test.ts'
+
+.PHONY: scenarios
+scenarios: deps controlplane ## Replay incident scenarios against the real control plane with Suture (SCENARIOS=<dir> for another folder).
+	@if [ -f test/scenarios/run.ts ]; then npx tsx test/scenarios/run.ts $(if $(SCENARIOS),$(SCENARIOS),../shared/scenarios test/scenarios); else echo "scenario runner not built yet (issue 5)"; fi
+
+.PHONY: bench-core
+bench-core: deps ## Microbenchmark of decide() on a large snapshot.
+	npx tsx test/bench/core.bench.ts
+
+.PHONY: cluster-up
+cluster-up: deps controlplane ## Start a local control plane and keep it running (KUBECONFIG printed).
+	npx tsx test/controlplane/cluster.ts up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop the local control plane started by cluster-up.
+	npx tsx test/controlplane/cluster.ts down
+
+.PHONY: demo
+demo: deps controlplane ## Start the control plane, run Suture and the examples, show a misbehaving operator stopped; stop everything.
+	npx tsx examples/demo.ts
+
+.PHONY: clean
+clean: ## Remove build output (the control plane cache in ~/.cache/suture stays; rm -rf it to rebuild).
+	rm -rf dist .cache

@@ -1,0 +1,78 @@
+// Builds the CustomResourceDefinitions of Suture's API from the schemas in ./schema.ts. Pure: the generator script
+// writes the result to crds/, and a unit test fails when crds/ differs from what this builds.
+import { CATEGORY, GROUP, VERSION } from './constants.js';
+import { KINDS, type KindDefinition } from './schema.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Turns a TypeBox (JSON Schema) node into a structural OpenAPI v3 schema as CRDs require. */
+export function toStructural(node: Json): Json {
+  if (Array.isArray(node)) return node.map(toStructural);
+  if (node === null || typeof node !== 'object') return node;
+  const out: { [key: string]: Json } = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$id' || key === '$schema') continue;
+    // Unknown fields are pruned by the API server; properties and additionalProperties are mutually exclusive there.
+    if (key === 'additionalProperties' && value === false) continue;
+    if (key === 'patternProperties' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const [only] = Object.values(value);
+      if (only !== undefined) out['additionalProperties'] = toStructural(only);
+      continue;
+    }
+    out[key] = key === 'properties' ? mapValues(value, toStructural) : toStructural(value);
+  }
+  return out;
+}
+
+function mapValues(value: Json, fn: (v: Json) => Json): Json {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fn(v)]));
+}
+
+function plain(schema: unknown): Json {
+  return JSON.parse(JSON.stringify(schema)) as Json; // drops TypeBox's symbol keys
+}
+
+export function buildCrd(def: KindDefinition): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${def.plural}.${GROUP}`, labels: { 'app.kubernetes.io/part-of': 'suture' } },
+    spec: {
+      group: GROUP,
+      scope: def.scope,
+      names: { kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular: def.singular, shortNames: [...def.shortNames], categories: [CATEGORY] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: def.printerColumns.map((c) => ({ ...c })),
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: toStructural(plain(def.spec)),
+                status: toStructural(plain(def.status)),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function buildCrds(): Record<string, unknown>[] {
+  return KINDS.map(buildCrd);
+}
+
+/** The file name of a kind's CRD in crds/. */
+export function crdFileName(def: KindDefinition): string {
+  return `${GROUP}_${def.plural}.yaml`;
+}

@@ -1,0 +1,234 @@
+// The contracts of the decision core: what decide() reads and what it returns. Pure data, no behaviour.
+import type { KubeObject, Operation, SutureException, SutureLease, Subject } from '../api/types.js';
+
+// ------------------------------------------------------------------------------------------------ the request
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
+
+export type AdmissionOperation = Operation | 'CONNECT';
+
+/** DeleteOptions as they arrive in an AdmissionReview's `options` for DELETE. */
+export interface DeleteOptions {
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  dryRun?: string[];
+}
+
+/**
+ * The part of an AdmissionReview v1 request the core reads. For a subresource (`scale`, `status`), `kind` is the
+ * kind of the object sent (autoscaling/v1 Scale for scale), `resource` is the parent resource, and `subResource`
+ * names the subresource. A deletecollection reaches admission as one DELETE per item.
+ */
+export interface AdmissionRequest {
+  uid: string;
+  kind: GroupVersionKind;
+  resource: GroupVersionResource;
+  subResource?: string;
+  requestKind?: GroupVersionKind;
+  requestResource?: GroupVersionResource;
+  name?: string;
+  namespace?: string;
+  operation: AdmissionOperation;
+  userInfo: UserInfo;
+  object?: KubeObject | null;
+  oldObject?: KubeObject | null;
+  dryRun?: boolean;
+  options?: DeleteOptions & Record<string, unknown>;
+}
+
+// ------------------------------------------------------------------------------------------------ the snapshot
+
+/** What discovery says about a kind. */
+export interface KindInfo {
+  group: string;
+  version: string;
+  kind: string;
+  /** Plural resource name, e.g. statefulsets. */
+  resource: string;
+  namespaced: boolean;
+}
+
+/** A reference to one object: group (not apiVersion), kind, namespace ("" for cluster-scoped) and name. */
+export interface ObjectKey {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * An indexed, read-only view of the cluster objects Suture caches. Built by `createSnapshot` (core/snapshot.ts)
+ * from plain objects, by the admission edge from informer caches, and by tests from fixtures.
+ */
+export interface Snapshot {
+  /** Kind information by group and kind, or by group and resource. */
+  kindOf(group: string, kind: string): KindInfo | undefined;
+  kindOfResource(group: string, resource: string): KindInfo | undefined;
+  get(key: ObjectKey): KubeObject | undefined;
+  getByUid(uid: string): KubeObject | undefined;
+  /** Objects of one kind; namespace undefined = all namespaces. */
+  list(group: string, kind: string, namespace?: string): readonly KubeObject[];
+  /** Objects whose ownerReferences name this uid. */
+  dependents(uid: string): readonly KubeObject[];
+  /** Every namespaced object in the namespace, of every cached kind. */
+  inNamespace(namespace: string): readonly KubeObject[];
+  /** The labels of a namespace (for namespaceSelector); undefined when the namespace is not cached. */
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** The number of objects held. */
+  readonly size: number;
+}
+
+// ---------------------------------------------------------------------------------------------------- impact
+
+export const Effects = { Create: 'CREATE', Update: 'UPDATE', Delete: 'DELETE' } as const;
+export type Effect = (typeof Effects)[keyof typeof Effects];
+
+/** One object a request affects, and why. */
+export interface Affected {
+  object: KubeObject;
+  /** The object before the request (for UPDATE and DELETE). */
+  before?: KubeObject;
+  effect: Effect;
+  /** How the request reaches it: "target", "ownerReference of apps/StatefulSet db/pg", "namespace db", … */
+  via: string;
+}
+
+export interface Impact {
+  /** The target itself first, then cascades in breadth-first order. */
+  affected: readonly Affected[];
+  created: readonly KubeObject[];
+  changed: readonly Affected[];
+  deleted: readonly KubeObject[];
+}
+
+// ------------------------------------------------------------------------------------------------- leases
+
+/** A lease as the reconciler has judged it: the object, and whether it is currently granted. */
+export interface LeaseState {
+  lease: SutureLease;
+  granted: boolean;
+}
+
+// ------------------------------------------------------------------------------------------------ the outcome
+
+/**
+ * Five outcomes, as Kyverno keeps them: a request is allowed, denied, allowed with a warning, allowed and recorded
+ * (audit), or could not be decided (error), which the policy's failure policy then turns into allow or deny.
+ */
+export const Verdicts = { Allow: 'allow', Deny: 'deny', Warn: 'warn', Audit: 'audit', Error: 'error' } as const;
+export type Verdict = (typeof Verdicts)[keyof typeof Verdicts];
+
+/** What one check found: a lease rule, an invariant, a condition, an exception. */
+export interface CheckResult {
+  /** "policy/<name>/<invariant>", "lease/<namespace>/<name>", "condition/<policy>/relaxWhen[0]", "exception/<name>" */
+  source: string;
+  result: 'pass' | 'fail' | 'error' | 'skip' | 'relaxed' | 'excepted';
+  message: string;
+}
+
+/** One stage of the admission pipeline and what it saw. */
+export interface StageRecord {
+  stage: 'exempt' | 'match' | 'leases' | 'impact' | 'invariants' | 'conditions' | 'exceptions' | 'respond';
+  summary: string;
+  checks: CheckResult[];
+}
+
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'test' | 'move' | 'copy';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+/** A budget the request would consume if allowed; the edge records it (state lives outside the core). */
+export interface BudgetUse {
+  policy: string;
+  invariant: string;
+  /** The subject the budget counts for ("" when per: Policy). */
+  key: string;
+  count: number;
+  windowSeconds: number;
+  limit: number;
+}
+
+export interface Decision {
+  /** Unique per request; the admission request uid. */
+  id: string;
+  verdict: Verdict;
+  /** Whether the API server should let the request through. */
+  allowed: boolean;
+  /** One line a human can act on (denials, warnings); empty when allowed without remark. */
+  message: string;
+  warnings: string[];
+  /** For the mutating webhook: lease stamps and averts. */
+  patch: JsonPatchOperation[];
+  auditAnnotations: Record<string, string>;
+  budgets: BudgetUse[];
+  /** Exceptions that let this request through: the edge records their use. */
+  exceptionsUsed: string[];
+  /** Policies (by name) that failed, warned or audited, with the invariant. */
+  violations: { policy: string; invariant: string; enforcement: 'Deny' | 'Warn' | 'Audit'; message: string }[];
+  /** Leases (namespace/name) that denied the request. */
+  leaseViolations: { lease: string; holder: Subject; message: string }[];
+  /** True when the verdict read cluster state other than the request's own objects (see DESIGN.md, Freshness). */
+  readsClusterState: boolean;
+  impact: { created: number; changed: number; deleted: number; sample: string[] };
+  trace: StageRecord[];
+}
+
+// ------------------------------------------------------------------------------------------------ exceptions
+
+export type { SutureException };
+
+// ------------------------------------------------------------------------------------------------ the input
+
+/** Budget usage recorded outside the core (a ledger the edge keeps consistent across replicas). */
+export interface BudgetLedger {
+  /** How many effects were recorded for this policy/invariant/key within the last `windowSeconds` before now. */
+  used(policy: string, invariant: string, key: string, windowSeconds: number): number;
+}
+
+/** The last value of a Prometheus query, as the edge last fetched it. */
+export type MetricSample = { value: number; ageSeconds: number } | { error: string };
+
+export interface MetricReader {
+  /** undefined: never fetched yet. */
+  read(url: string, query: string): MetricSample | undefined;
+}
+
+/** Who is governed (DESIGN.md, Identities). */
+export interface IdentityConfig {
+  /** Service accounts in these namespaces are not governed (kube-system, Suture's own namespace). */
+  exemptNamespaces: readonly string[];
+  /** Users and groups never governed (Suture's own identity, break-glass admins). */
+  exemptUsers: readonly string[];
+  exemptGroups: readonly string[];
+}
+
+/** Everything decide() reads besides the request and the clock. */
+export interface DecisionInput {
+  snapshot: Snapshot;
+  /** Compiled policies (core/policy.ts). A policy whose newest version is invalid keeps its last valid version. */
+  policies: readonly import('./policy.js').CompiledPolicy[];
+  leases: readonly LeaseState[];
+  exceptions: readonly SutureException[];
+  budgets: BudgetLedger;
+  metrics: MetricReader;
+  identities: IdentityConfig;
+}
