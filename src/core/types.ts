@@ -115,6 +115,11 @@ export interface Impact {
   created: readonly KubeObject[];
   changed: readonly Affected[];
   deleted: readonly KubeObject[];
+  /**
+   * How many objects the request affects in all. The lists above may be capped (computeImpact's `maxObjects`);
+   * these totals never are. Absent when whoever built the Impact did not count (then the lists are complete).
+   */
+  counts?: { created: number; changed: number; deleted: number };
 }
 
 // ------------------------------------------------------------------------------------------------- leases
