@@ -1,0 +1,307 @@
+// Thin adapters over @kubernetes/client-node 2.x: loading a KubeConfig, and an ObjectClient for any kind.
+//
+// The ObjectClient reads and writes plain JSON. client-node's typed (de)serializer turns timestamps into Date objects
+// on the way in and drops fields its models do not know on the way out; Suture compares, hashes and patches objects
+// as the API server sends them, so it bypasses the serializer while keeping client-node's auth, TLS and
+// discovery-based URL building (KubernetesObjectApi).
+import { ApiException, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import type { Configuration, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { KubeObject } from '../api/types.js';
+import { toKubeError, isNotFound } from './errors.js';
+
+// ------------------------------------------------------------------------------------------------ configuration
+
+/** Where the API server and credentials come from: a kubeconfig file, or the pod's service account. */
+export type KubeConfigSource = { kind: 'file'; path: string; context?: string } | { kind: 'inCluster' };
+
+export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
+  const kc = new KubeConfig();
+  if (source.kind === 'inCluster') {
+    kc.loadFromCluster();
+    return kc;
+  }
+  kc.loadFromFile(source.path);
+  if (source.context !== undefined) kc.setCurrentContext(source.context);
+  return kc;
+}
+
+// ------------------------------------------------------------------------------------------------ paths
+
+/** apiVersion "apps/v1" → {group: "apps", version: "v1"}; "v1" → {group: "", version: "v1"}. */
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+export interface ResourcePath {
+  apiVersion: string;
+  /** Plural resource name, e.g. deployments. */
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+/** /api/v1/namespaces/ns/pods/name/status, /apis/apps/v1/deployments, … */
+export function resourcePath(path: ResourcePath): string {
+  const root = path.apiVersion.includes('/') ? `/apis/${path.apiVersion}` : `/api/${path.apiVersion}`;
+  const parts = [root];
+  if (path.namespace !== undefined && path.namespace !== '') parts.push('namespaces', encodeURIComponent(path.namespace));
+  parts.push(path.resource);
+  if (path.name !== undefined) parts.push(encodeURIComponent(path.name));
+  if (path.subresource !== undefined) parts.push(path.subresource);
+  return parts.join('/');
+}
+
+/** "namespace/name", or "name" for a cluster-scoped object (client-go's MetaNamespaceKeyFunc). */
+export function objectKey(meta: { namespace?: string | undefined; name?: string | undefined }): string {
+  const name = meta.name ?? '';
+  return meta.namespace !== undefined && meta.namespace !== '' ? `${meta.namespace}/${name}` : name;
+}
+
+/** The inverse of objectKey. */
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+// ------------------------------------------------------------------------------------------------ raw requests
+
+export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+
+export interface RawRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+const methods: Record<RawRequest['method'], HttpMethod> = {
+  GET: HttpMethod.GET,
+  POST: HttpMethod.POST,
+  PUT: HttpMethod.PUT,
+  PATCH: HttpMethod.PATCH,
+  DELETE: HttpMethod.DELETE,
+};
+
+/** KubernetesObjectApi answering with the JSON the API server sent, not deserialized models. */
+export class RawObjectApi extends KubernetesObjectApi {
+  static fromKubeConfig(kc: KubeConfig): RawObjectApi {
+    const api = kc.makeApiClient(RawObjectApi);
+    api.setDefaultNamespace(kc);
+    return api;
+  }
+
+  constructor(configuration: Configuration) {
+    super(configuration);
+  }
+
+  /** Sends a request; resolves with the parsed JSON body; rejects with ApiException on a non-2xx status. */
+  async request<T>(request: RawRequest): Promise<T> {
+    const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(request.path, methods[request.method]);
+    ctx.setHeaderParam('Accept', 'application/json');
+    for (const [name, value] of Object.entries(request.query ?? {})) if (value !== undefined) ctx.setQueryParam(name, String(value));
+    if (request.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', request.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(request.body));
+    }
+    return this.requestPromise(ctx, 'raw') as Promise<unknown> as Promise<T>;
+  }
+
+  /** The URL path of an object (or of the collection when name is undefined), resolved through discovery. */
+  async objectPath(ref: { apiVersion: string; kind: string; namespace?: string | undefined; name?: string | undefined }, subresource?: string): Promise<string> {
+    const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }), ...(ref.name === undefined ? {} : { name: ref.name }) } };
+    const path = await this.specUriPath(spec, ref.name === undefined ? 'list' : 'read');
+    return subresource === undefined ? path : `${path}/${subresource}`;
+  }
+
+  protected override async processResponse<T>(response: ResponseContext): Promise<T> {
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return (text === '' ? {} : JSON.parse(text)) as T;
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', text, response.headers);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ ObjectClient
+
+/** Names one object of any kind. `namespace` undefined or "" for cluster-scoped kinds. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string | undefined;
+  name: string;
+}
+
+export interface KubeList<T extends KubeObject = KubeObject> {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  items: T[];
+}
+
+export interface ListOptions {
+  /** undefined: all namespaces (or a cluster-scoped kind). */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  /** Unset (the default) asks for a consistent (quorum) read. */
+  resourceVersion?: string;
+  resourceVersionMatch?: 'NotOlderThan' | 'Exact';
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Defaults to the client's field manager. */
+  fieldManager?: string;
+}
+
+export interface ApplyOptions extends WriteOptions {
+  /** Take over fields other managers own. Default false: a conflict is an error. */
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  gracePeriodSeconds?: number;
+  /** Delete only if the object still has this uid / resourceVersion (else Conflict). */
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface ObjectClient {
+  get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T>;
+  /** Like get, but undefined when the object does not exist. */
+  find<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
+  list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, options?: ListOptions): Promise<KubeList<T>>;
+  create<T extends KubeObject>(object: T, options?: WriteOptions): Promise<T>;
+  /** PUT: fails with Conflict when metadata.resourceVersion is set and stale (optimistic concurrency). */
+  replace<T extends KubeObject>(object: T, options?: WriteOptions): Promise<T>;
+  /** Server-side apply of a partial object (create or update the fields it names). */
+  apply<T extends KubeObject>(object: T, options?: ApplyOptions): Promise<T>;
+  /** JSON merge patch (RFC 7386). */
+  mergePatch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: object, options?: WriteOptions): Promise<T>;
+  /** Merge patch of the status subresource. */
+  patchStatus<T extends KubeObject = KubeObject>(ref: ObjectRef, status: unknown, options?: WriteOptions): Promise<T>;
+  /** Deletes; resolves false when the object was already gone. */
+  delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean>;
+}
+
+export interface ObjectClientOptions {
+  /** Field manager for writes (server-side apply needs one). Default "suture". */
+  fieldManager?: string;
+}
+
+function describe(verb: string, ref: { apiVersion: string; kind: string; namespace?: string | undefined; name?: string | undefined }): string {
+  const where = ref.name === undefined ? (ref.namespace ?? '') : objectKey(ref);
+  return `${verb} ${ref.apiVersion} ${ref.kind}${where === '' ? '' : ` ${where}`}`;
+}
+
+function refOf(object: KubeObject): ObjectRef {
+  return { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' };
+}
+
+/** Runs `call`, normalising a failure into the KubeError family. */
+async function attempt<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toKubeError(error, what);
+  }
+}
+
+function writeQuery(options: WriteOptions | undefined, fieldManager: string): Query {
+  return { fieldManager: options?.fieldManager ?? fieldManager, ...(options?.dryRun === true ? { dryRun: 'All' } : {}) };
+}
+
+class KubeObjectClient implements ObjectClient {
+  constructor(
+    private readonly api: RawObjectApi,
+    private readonly fieldManager: string,
+  ) {}
+
+  get<T extends KubeObject>(ref: ObjectRef): Promise<T> {
+    return attempt(describe('get', ref), async () => this.api.request<T>({ method: 'GET', path: await this.api.objectPath(ref) }));
+  }
+
+  async find<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return await this.get<T>(ref);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  list<T extends KubeObject>(apiVersion: string, kind: string, options: ListOptions = {}): Promise<KubeList<T>> {
+    const { namespace, ...query } = options;
+    return attempt(describe('list', { apiVersion, kind, namespace }), async () =>
+      this.api.request<KubeList<T>>({ method: 'GET', path: await this.api.objectPath({ apiVersion, kind, namespace }), query }),
+    );
+  }
+
+  create<T extends KubeObject>(object: T, options?: WriteOptions): Promise<T> {
+    const ref = refOf(object);
+    return attempt(describe('create', ref), async () =>
+      this.api.request<T>({ method: 'POST', path: await this.api.objectPath({ ...ref, name: undefined }), query: writeQuery(options, this.fieldManager), body: object }),
+    );
+  }
+
+  replace<T extends KubeObject>(object: T, options?: WriteOptions): Promise<T> {
+    const ref = refOf(object);
+    return attempt(describe('replace', ref), async () =>
+      this.api.request<T>({ method: 'PUT', path: await this.api.objectPath(ref), query: writeQuery(options, this.fieldManager), body: object }),
+    );
+  }
+
+  apply<T extends KubeObject>(object: T, options?: ApplyOptions): Promise<T> {
+    const ref = refOf(object);
+    const query = { ...writeQuery(options, this.fieldManager), ...(options?.force === true ? { force: true } : {}) };
+    return attempt(describe('apply', ref), async () =>
+      this.api.request<T>({ method: 'PATCH', path: await this.api.objectPath(ref), query, body: object, contentType: PatchStrategy.ServerSideApply }),
+    );
+  }
+
+  mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object, options?: WriteOptions): Promise<T> {
+    return attempt(describe('patch', ref), async () =>
+      this.api.request<T>({ method: 'PATCH', path: await this.api.objectPath(ref), query: writeQuery(options, this.fieldManager), body: patch, contentType: PatchStrategy.MergePatch }),
+    );
+  }
+
+  patchStatus<T extends KubeObject>(ref: ObjectRef, status: unknown, options?: WriteOptions): Promise<T> {
+    return attempt(describe('patch status of', ref), async () =>
+      this.api.request<T>({
+        method: 'PATCH',
+        path: await this.api.objectPath(ref, 'status'),
+        query: writeQuery(options, this.fieldManager),
+        body: { status },
+        contentType: PatchStrategy.MergePatch,
+      }),
+    );
+  }
+
+  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
+    const body = {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }),
+      ...(options.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: options.gracePeriodSeconds }),
+      ...(options.preconditions === undefined ? {} : { preconditions: options.preconditions }),
+      ...(options.dryRun === true ? { dryRun: ['All'] } : {}),
+    };
+    try {
+      await attempt(describe('delete', ref), async () => this.api.request({ method: 'DELETE', path: await this.api.objectPath(ref), body }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+}
+
+export function createObjectClient(kc: KubeConfig, options: ObjectClientOptions = {}): ObjectClient {
+  return new KubeObjectClient(RawObjectApi.fromKubeConfig(kc), options.fieldManager ?? 'suture');
+}
