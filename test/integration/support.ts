@@ -1,0 +1,121 @@
+// Helpers shared by the integration tests: unique names, namespaces, API errors, polling and raw requests.
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
+import type { RequestOptions } from 'node:https';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { Cluster, User } from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { pollUntil } from '../controlplane/probe.js';
+
+/** `prefix-` plus 6 random hex characters: names never collide between tests or runs. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/** Deletes a namespace and does not wait; a namespace already gone is fine. */
+export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await ignoreNotFound(kc.makeApiClient(CoreV1Api).deleteNamespace({ name }));
+}
+
+export async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!(error instanceof ApiException && error.code === 404)) throw error;
+  }
+}
+
+/** The HTTP status of a failed API call; fails the test if the call succeeded or failed otherwise. */
+export async function apiErrorCode(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+  } catch (error) {
+    expect(error, String(error)).to.be.instanceOf(ApiException);
+    return (error as ApiException<unknown>).code;
+  }
+  expect.fail('expected the API call to fail');
+}
+
+/** The Status message of a failed API call (client-node 2.x keeps the response body as a string). */
+export function statusMessage(error: unknown): string {
+  if (!(error instanceof ApiException)) return String(error);
+  const body: unknown = error.body;
+  const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+  const message = (parsed as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(body);
+}
+
+/** Polls `check` every 250 ms until it returns true, for at most `timeoutMs`. */
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  await pollUntil(check, { what, timeoutMs, intervalMs: 250 });
+}
+
+/** True once the call fails with 404. */
+export async function isGone(call: Promise<unknown>): Promise<boolean> {
+  try {
+    await call;
+    return false;
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return true;
+    throw error;
+  }
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Record<string, string | string[]>;
+  readonly body?: unknown;
+}
+
+/** A JSON request with the kubeconfig's TLS identity and extra headers (arrays become repeated headers). */
+export async function rawRequest(kc: KubeConfig, { method, path, headers = {}, body }: RawRequest): Promise<RawResponse> {
+  const options: RequestOptions = { method, headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(options);
+  const url = new URL(path, kc.getCurrentCluster()?.server);
+  return new Promise((resolve, reject) => {
+    const req = request(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+function singleContext(cluster: Cluster, user: User): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [cluster], users: [user], contexts: [{ name: 'it', cluster: cluster.name, user: user.name }], currentContext: 'it' });
+  return kc;
+}
+
+function currentClusterOf(kc: KubeConfig): Cluster {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('kubeconfig has no current cluster');
+  return cluster;
+}
+
+/** The same credentials, with every request impersonating `user` (Impersonate-User). */
+export function impersonating(kc: KubeConfig, user: string): KubeConfig {
+  const current = kc.getCurrentUser();
+  if (current === null) throw new Error('kubeconfig has no current user');
+  return singleContext(currentClusterOf(kc), { ...current, impersonateUser: user });
+}
+
+/** The same cluster, authenticating with a bearer token instead. */
+export function withToken(kc: KubeConfig, name: string, token: string): KubeConfig {
+  return singleContext(currentClusterOf(kc), { name, token });
+}
