@@ -116,7 +116,8 @@ export function parseLabelSelector(text: string): LabelSelector {
 
 function listMismatch(what: string, allowed: readonly string[] | undefined, value: string): Mismatch {
   if (allowed === undefined || allowed.length === 0 || allowed.includes('*') || allowed.includes(value)) return undefined;
-  return `${what} ${value === '' ? '""' : value} not in [${allowed.join(', ')}]`;
+  const show = (v: string): string => (v === '' ? '""' : v);
+  return `${what} ${show(value)} not in [${allowed.map(show).join(', ')}]`;
 }
 
 function isNamespaceObject(obj: KubeObject): boolean {
