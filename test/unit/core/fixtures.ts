@@ -10,8 +10,11 @@ export function uidOf(kind: string, namespace: string, name: string): string {
   return `uid:${kind}:${namespace}:${name}`.toLowerCase();
 }
 
-/** Any object; `namespace` "" = cluster-scoped. */
-export function object(apiVersion: string, kind: string, namespace: string, name: string, fields: Record<string, unknown> = {}): KubeObject {
+/** Any object; `at` is "namespace/name", or "name" for a cluster-scoped one. */
+export function object(apiVersion: string, kind: string, at: string, fields: Record<string, unknown> = {}): KubeObject {
+  const slash = at.indexOf('/');
+  const namespace = slash < 0 ? '' : at.slice(0, slash);
+  const name = at.slice(slash + 1);
   const metadata: KubeObject['metadata'] = { name, uid: uidOf(kind, namespace, name) };
   if (namespace !== '') metadata.namespace = namespace;
   return { apiVersion, kind, metadata, ...fields };
@@ -34,12 +37,12 @@ export function owned<T extends KubeObject>(obj: T, ...owners: KubeObject[]): T 
 }
 
 export function ns(name: string, labels?: Labels): KubeObject {
-  const o = object('v1', 'Namespace', '', name);
+  const o = object('v1', 'Namespace', name);
   return labels === undefined ? o : labelled(o, labels);
 }
 
 export function pod(namespace: string, name: string, labels?: Labels, ready = true): KubeObject {
-  const o = object('v1', 'Pod', namespace, name, {
+  const o = object('v1', 'Pod', `${namespace}/${name}`, {
     spec: { containers: [{ name: 'c', image: 'busybox' }] },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
   });
@@ -47,17 +50,17 @@ export function pod(namespace: string, name: string, labels?: Labels, ready = tr
 }
 
 export function pvc(namespace: string, name: string, labels?: Labels): KubeObject {
-  const o = object('v1', 'PersistentVolumeClaim', namespace, name, { spec: { resources: { requests: { storage: '1Gi' } } } });
+  const o = object('v1', 'PersistentVolumeClaim', `${namespace}/${name}`, { spec: { resources: { requests: { storage: '1Gi' } } } });
   return labels === undefined ? o : labelled(o, labels);
 }
 
 export function secret(namespace: string, name: string, labels?: Labels): KubeObject {
-  const o = object('v1', 'Secret', namespace, name, { data: {} });
+  const o = object('v1', 'Secret', `${namespace}/${name}`, { data: {} });
   return labels === undefined ? o : labelled(o, labels);
 }
 
 export function configMap(namespace: string, name: string, labels?: Labels): KubeObject {
-  const o = object('v1', 'ConfigMap', namespace, name, { data: {} });
+  const o = object('v1', 'ConfigMap', `${namespace}/${name}`, { data: {} });
   return labels === undefined ? o : labelled(o, labels);
 }
 
@@ -76,27 +79,27 @@ export function sts(namespace: string, name: string, opts: StatefulSetOptions = 
   if (opts.whenDeleted !== undefined || opts.whenScaled !== undefined) {
     spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: opts.whenDeleted ?? 'Retain', whenScaled: opts.whenScaled ?? 'Retain' };
   }
-  const o = object('apps/v1', 'StatefulSet', namespace, name, { spec });
+  const o = object('apps/v1', 'StatefulSet', `${namespace}/${name}`, { spec });
   return opts.labels === undefined ? o : labelled(o, opts.labels);
 }
 
 export function deployment(namespace: string, name: string, replicas = 1, labels?: Labels): KubeObject {
-  const o = object('apps/v1', 'Deployment', namespace, name, { spec: { replicas, selector: { matchLabels: { app: name } }, template: {} } });
+  const o = object('apps/v1', 'Deployment', `${namespace}/${name}`, { spec: { replicas, selector: { matchLabels: { app: name } }, template: {} } });
   return labels === undefined ? o : labelled(o, labels);
 }
 
 export function replicaSet(namespace: string, name: string, replicas = 1): KubeObject {
-  return object('apps/v1', 'ReplicaSet', namespace, name, { spec: { replicas } });
+  return object('apps/v1', 'ReplicaSet', `${namespace}/${name}`, { spec: { replicas } });
 }
 
 export function crd(group: string, kind: string, plural: string, scope: 'Namespaced' | 'Cluster' = 'Namespaced'): KubeObject {
-  return object('apiextensions.k8s.io/v1', 'CustomResourceDefinition', '', `${plural}.${group}`, {
+  return object('apiextensions.k8s.io/v1', 'CustomResourceDefinition', `${plural}.${group}`, {
     spec: { group, scope, names: { kind, plural, singular: kind.toLowerCase() }, versions: [{ name: 'v1', served: true, storage: true }] },
   });
 }
 
 export function custom(apiVersion: string, kind: string, namespace: string, name: string): KubeObject {
-  return object(apiVersion, kind, namespace, name, { spec: {} });
+  return object(apiVersion, kind, `${namespace}/${name}`, { spec: {} });
 }
 
 // ------------------------------------------------------------------------------------------------ identities
