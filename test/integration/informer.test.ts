@@ -109,7 +109,7 @@ describe('Informer (real API server)', () => {
     await client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'live' }, { data: { v: '2' } });
     await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'live' });
     const key = `${namespace}/live`;
-    await eventually('add, update and delete seen', async () => events.filter((e) => e.key === key).length >= 3, 10_000);
+    await eventually('add, update and delete seen', () => Promise.resolve(events.filter((e) => e.key === key).length >= 3), 10_000);
     expect(events.filter((e) => e.key === key).map((e) => e.type)).to.deep.equal(['add', 'update', 'delete']);
     const update = events.find((e) => e.key === key && e.type === 'update');
     expect((update?.object as { data?: unknown }).data).to.deep.equal({ v: '2' });
@@ -128,10 +128,10 @@ describe('Informer (real API server)', () => {
     const watch = new BreakingWatch(2);
     const delays: number[] = [];
     const { informer, events, metrics } = await start({ watch, delays });
-    await eventually('two restarts', async () => watch.connections >= 3, 10_000);
+    await eventually('two restarts', () => Promise.resolve(watch.connections >= 3), 10_000);
     expect(delays.slice(0, 2)).to.deep.equal([1000, 2000]);
     await client.create(configMap(namespace, 'after-restart'));
-    await eventually('event after restart', async () => events.some((e) => e.key === `${namespace}/after-restart`), 10_000);
+    await eventually('event after restart', () => Promise.resolve(events.some((e) => e.key === `${namespace}/after-restart`)), 10_000);
     expect(informer.get(`${namespace}/after-restart`)).to.exist;
     expect(await metrics.registry.getSingleMetricAsString('suture_informer_restarts_total')).to.contain('suture_informer_restarts_total{kind="ConfigMap"} 2');
   });
