@@ -183,7 +183,7 @@ export function updateRequest(before: KubeObject, after: KubeObject, user: UserI
   return r;
 }
 
-export function deleteRequest(obj: KubeObject, user: UserInfo, options: DeleteOptions = {}): AdmissionRequest {
+export function deleteRequest(obj: KubeObject, user: UserInfo, options: DeleteOptions & Record<string, unknown> = {}): AdmissionRequest {
   return { ...base(obj, user), operation: 'DELETE', oldObject: obj, options };
 }
 
@@ -211,4 +211,44 @@ export function edited<T extends KubeObject>(obj: T, change: (copy: T) => void):
   const copy = structuredClone(obj);
   change(copy);
   return copy;
+}
+
+// ================================================================================================================
+// Policies, exceptions, impacts, budgets and metrics — for the cel/policy/validate/conditions/invariants tests.
+// (Kept as its own section; the builders above are shared.)
+// ================================================================================================================
+
+import type { SutureException, SuturePolicy } from '../../../src/api/types.js';
+import type { Affected, BudgetLedger, Impact, MetricReader, MetricSample } from '../../../src/core/types.js';
+
+export function policyObject(name: string, spec: Record<string, unknown>): SuturePolicy {
+  return { apiVersion: 'suture.dev/v1alpha1', kind: 'SuturePolicy', metadata: { name, uid: uidOf('SuturePolicy', '', name) }, spec } as never;
+}
+
+export function exceptionObject(name: string, spec: Record<string, unknown>): SutureException {
+  return { apiVersion: 'suture.dev/v1alpha1', kind: 'SutureException', metadata: { name }, spec } as never;
+}
+
+export function affected(obj: KubeObject, effect: 'CREATE' | 'UPDATE' | 'DELETE', before?: KubeObject, via = 'target'): Affected {
+  return before === undefined ? { object: obj, effect, via } : { object: obj, effect, before, via };
+}
+
+/** An Impact from affected entries (target first). */
+export function impactOf(...entries: Affected[]): Impact {
+  return {
+    affected: entries,
+    created: entries.filter((a) => a.effect === 'CREATE').map((a) => a.object),
+    changed: entries.filter((a) => a.effect === 'UPDATE'),
+    deleted: entries.filter((a) => a.effect === 'DELETE').map((a) => a.object),
+  };
+}
+
+/** A BudgetLedger answering from a table keyed `policy/invariant/key`. */
+export function ledger(used: Record<string, number> = {}): BudgetLedger {
+  return { used: (policy, invariant, key) => used[`${policy}/${invariant}/${key}`] ?? 0 };
+}
+
+/** A MetricReader answering from a table keyed by query. */
+export function metricReader(samples: Record<string, MetricSample>): MetricReader {
+  return { read: (_url, query) => samples[query] };
 }
