@@ -1,0 +1,30 @@
+// What a scenario's code needs from the outside, passed in (STYLE.md principle 5).
+
+import type { Discovery, KubeHttp } from './kube.js';
+import type { Timing } from './poll.js';
+import type { TemplateContext } from './templates.js';
+
+export interface ScenarioContext {
+  readonly http: KubeHttp;
+  readonly discovery: Discovery;
+  readonly timing: Timing;
+  readonly templates: TemplateContext;
+  /** Progress lines (stderr), not part of the table. */
+  readonly log: (line: string) => void;
+}
+
+/** A reference to one object, as cleanup and uid lookups need it. */
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export function refText(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string {
+  return `${ref.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
+}
+
+export class SetupError extends Error {
+  override readonly name = 'SetupError';
+}

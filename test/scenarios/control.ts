@@ -1,0 +1,43 @@
+// Suture's lifecycle across scenarios: the clock of each scenario must reach it.
+
+import type { StartSuture, SutureHandle } from './suture.js';
+
+export interface SutureControl {
+  /** Makes Suture run with this clock (undefined = real time) before a scenario; throws when it cannot. */
+  prepare(clock: string | undefined): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Suture started by the runner through the hook; restarted whenever the next scenario's clock differs. */
+export function managedSuture(start: StartSuture, kubeconfigPath: string): SutureControl {
+  let handle: SutureHandle | undefined;
+  let current: string | undefined;
+  return {
+    async prepare(clock) {
+      if (handle !== undefined && current === clock) return;
+      if (handle?.restart !== undefined) {
+        await handle.restart({ clock });
+      } else {
+        await handle?.stop();
+        handle = undefined;
+        handle = await start({ kubeconfigPath, clock });
+      }
+      current = clock;
+    },
+    async stop() {
+      await handle?.stop();
+      handle = undefined;
+    },
+  };
+}
+
+/** Suture already running (--kubeconfig): the runner cannot give it a clock. */
+export function externalSuture(): SutureControl {
+  return {
+    prepare(clock) {
+      if (clock === undefined) return Promise.resolve();
+      return Promise.reject(new Error(`this scenario sets clock: ${clock}, which cannot reach a Suture the runner did not start (--kubeconfig); run it without --kubeconfig`));
+    },
+    stop: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,82 @@
+// Where scenarios run: a control plane the runner starts (with the CRDs installed and Suture started through the
+// hook), or a cluster already running with Suture (--kubeconfig).
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { startControlPlane } from '../controlplane/harness.js';
+import type { ScenarioContext } from './context.js';
+import type { SutureControl } from './control.js';
+import { externalSuture, managedSuture } from './control.js';
+import { Discovery, KubeHttp } from './kube.js';
+import type { ScenarioObject } from './model.js';
+import { createAsAdmin } from './ops.js';
+import { realTiming } from './poll.js';
+import { startSuture } from './suture.js';
+import { UidRegistry } from './templates.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Controllers of the runner's control plane. Namespace, garbage collection and the PV/PVC protection finalizers must
+ * work for deletes to finish; the workload controllers (deployment, replicaset, statefulset) are left out because,
+ * with no kubelet, they would overwrite the `status` a scenario writes in setup (readyReplicas back to 0).
+ */
+export const SCENARIO_CONTROLLERS: readonly string[] = [
+  'namespace-controller',
+  'garbage-collector-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'clusterrole-aggregation-controller',
+  'root-ca-certificate-publisher-controller',
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
+];
+
+export interface Environment {
+  readonly http: KubeHttp;
+  readonly discovery: Discovery;
+  readonly suture: SutureControl;
+  stop(): Promise<void>;
+}
+
+function setupContext(http: KubeHttp, discovery: Discovery, log: (line: string) => void): ScenarioContext {
+  return { http, discovery, timing: realTiming, templates: { uids: new UidRegistry(), now: Date.now }, log };
+}
+
+/** Installs Suture's CRDs from crds/ and awaits them (a fresh control plane has none). */
+async function installCrds(ctx: ScenarioContext): Promise<void> {
+  const dir = join(root, 'crds');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
+      const object = doc.toJS() as ScenarioObject | null;
+      if (object !== null) await createAsAdmin(ctx, object);
+    }
+  }
+}
+
+export function attachToCluster(kubeconfigPath: string): Environment {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const http = new KubeHttp(kc);
+  return { http, discovery: new Discovery(http), suture: externalSuture(), stop: () => Promise.resolve() };
+}
+
+export async function startEnvironment(log: (line: string) => void): Promise<Environment> {
+  const controlPlane = await startControlPlane({ controllers: SCENARIO_CONTROLLERS, log });
+  try {
+    const http = new KubeHttp(controlPlane.kubeConfig);
+    const discovery = new Discovery(http);
+    await installCrds(setupContext(http, discovery, log));
+    const suture = managedSuture(startSuture, controlPlane.kubeconfigPath);
+    const stop = async (): Promise<void> => {
+      await suture.stop().finally(() => controlPlane.stop());
+    };
+    return { http, discovery, suture, stop };
+  } catch (error) {
+    await controlPlane.stop();
+    throw error;
+  }
+}

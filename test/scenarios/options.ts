@@ -1,0 +1,63 @@
+// The runner's command line.
+
+import { parseArgs } from 'node:util';
+
+export interface RunOptions {
+  readonly dirs: readonly string[];
+  readonly report: string;
+  readonly filter?: string;
+  /** An already running cluster with Suture running: the runner starts neither. */
+  readonly kubeconfig?: string;
+  readonly keepGoing: boolean;
+  readonly verbose: boolean;
+}
+
+export const DEFAULT_DIRS = ['../shared/scenarios', 'test/scenarios'] as const;
+/** Matches .gitignore's `report*.json`. */
+export const DEFAULT_REPORT = 'report-scenarios.json';
+
+export const USAGE = `usage: npx tsx test/scenarios/run.ts [options] [dir|file ...]
+  (default dirs: ${DEFAULT_DIRS.join(' ')})
+  --filter <text>       run only scenarios whose name or file name contains <text>
+  --kubeconfig <path>   use this running cluster, with Suture already running (start neither)
+  --report <file>       JSON report (default ${DEFAULT_REPORT})
+  --keep-going          run every scenario even after failures (default)
+  --fail-fast           stop after the first scenario with a failed step
+  --verbose             progress of the control plane and Suture on stderr
+  --help`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        filter: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        report: { type: 'string' },
+        'keep-going': { type: 'boolean' },
+        'fail-fast': { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return 'help';
+  if (values['fail-fast'] === true && values['keep-going'] === true) throw new UsageError(`--keep-going and --fail-fast exclude each other\n${USAGE}`);
+  return {
+    dirs: positionals.length > 0 ? positionals : [...DEFAULT_DIRS],
+    report: values.report ?? DEFAULT_REPORT,
+    filter: values.filter,
+    kubeconfig: values.kubeconfig,
+    keepGoing: values['fail-fast'] !== true,
+    verbose: values.verbose === true,
+  };
+}
