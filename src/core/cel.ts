@@ -1,0 +1,350 @@
+// CEL for Suture's policies: a thin layer over @marcbachmann/cel-js (chosen against @bufbuild/cel by measurement,
+// docs/performance.md). Compile once (parse + type-check against Suture's variables), evaluate many times. Every
+// failure, at compile or evaluation time, is a value with a line and column, never a thrown exception.
+//
+// Variables (DESIGN.md, SuturePolicy): request, object, oldObject, impact{deleted,changed,created}, cluster (state
+// after the request), before (state before), lease, now. `cluster` and `before` offer get/exists/list/count as
+// receiver functions backed by a core Snapshot. JSON integers become CEL ints (BigInt) so that
+// `object.spec.replicas >= 2` and `object.spec.replicas + 1` behave as in Kubernetes' own CEL.
+import { Environment, Optional } from '@marcbachmann/cel-js';
+import type { KubeObject } from '../api/types.js';
+import { matchesLabelSelector, parseLabelSelector } from './selectors.js';
+import { groupOf } from './snapshot.js';
+import type { AdmissionRequest, Affected, Snapshot } from './types.js';
+
+// ------------------------------------------------------------------------------------------------ public types
+
+/** What a compiled expression must produce: checked at compile time where the type is known, else at run time. */
+export const CelResultTypes = { Bool: 'bool', String: 'string', Any: 'any' } as const;
+export type CelResultType = (typeof CelResultTypes)[keyof typeof CelResultTypes];
+
+/** A compile or evaluation error. line and column are 1-based; 0 when the library gave no position. */
+export interface CelIssue {
+  message: string;
+  line: number;
+  column: number;
+}
+
+export type CelOutcome<T = unknown> = { ok: true; value: T } | { ok: false; error: CelIssue };
+
+export interface CelProgram {
+  readonly source: string;
+  readonly resultType: CelResultType;
+  /** The type the checker inferred: bool, string, int, dyn, … */
+  readonly checkedType: string;
+  evaluate(vars: CelVariables): CelOutcome;
+}
+
+/** The inputs of an evaluation, as the decision core holds them. Absent parts become null or empty. */
+export interface CelInput {
+  request?: AdmissionRequest;
+  object?: KubeObject | null;
+  oldObject?: KubeObject | null;
+  impact?: { deleted?: readonly KubeObject[]; changed?: readonly (KubeObject | Affected)[]; created?: readonly KubeObject[] };
+  /** The projected state after the request (CEL `cluster`). */
+  after: Snapshot;
+  /** The state before the request (CEL `before`). */
+  before: Snapshot;
+  lease?: KubeObject | null;
+  /** Milliseconds since the epoch, or a Date. */
+  now: number | Date;
+}
+
+/** The converted variables of one evaluation context; build once per request with celVariables(), reuse for every program. */
+export interface CelVariables {
+  readonly [name: string]: unknown;
+}
+
+/** Matches a label set against a selector in kubectl's string form; throws on a malformed selector. */
+export type SelectorMatcher = (selector: string, labels: Readonly<Record<string, string>>) => boolean;
+
+// ------------------------------------------------------------------------------------------------ values
+
+/** JSON → CEL: integral numbers become BigInt (CEL int), containers are converted deeply, the rest is kept. */
+export function toCelValue(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map(toCelValue);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toCelValue(v);
+    return out;
+  }
+  return value;
+}
+
+/** CEL → JSON: ints become numbers, timestamps RFC 3339 strings, maps plain objects, optionals their value or null. */
+export function fromCelValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(fromCelValue);
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Map) return Object.fromEntries([...value.entries()].map(([k, v]) => [String(k), fromCelValue(v)]));
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Optional) return value.hasValue() ? fromCelValue(value.value()) : null;
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromCelValue(v)]));
+  }
+  return (value as { toString(): string }).toString(); // durations, uints, types: their CEL text form
+}
+
+// ------------------------------------------------------------------------------------------------ the environment
+
+/** `cluster` and `before`: a Snapshot seen through CEL, converting each object once. */
+class ClusterView {
+  readonly #snapshot: Snapshot;
+  readonly #matches: SelectorMatcher;
+  readonly #converted = new WeakMap<KubeObject, unknown>();
+  constructor(snapshot: Snapshot, matches: SelectorMatcher) {
+    this.#snapshot = snapshot;
+    this.#matches = matches;
+  }
+  convert(o: KubeObject): unknown {
+    let c = this.#converted.get(o);
+    if (c === undefined) {
+      c = toCelValue(o);
+      this.#converted.set(o, c);
+    }
+    return c;
+  }
+  get(apiVersion: string, kind: string, namespace: string, name: string): KubeObject | undefined {
+    return this.#snapshot.get({ group: groupOf(apiVersion), kind, namespace, name });
+  }
+  list(apiVersion: string, kind: string, namespace: string, selector: string): KubeObject[] {
+    const all = this.#snapshot.list(groupOf(apiVersion), kind, namespace === '' ? undefined : namespace);
+    if (selector.trim() === '') return [...all];
+    return all.filter((o) => this.#matches(selector, o.metadata.labels ?? {}));
+  }
+}
+
+class CelRequest {
+  operation = '';
+  subResource = '';
+  userInfo: unknown = { username: '', groups: [] };
+  dryRun = false;
+  kind: unknown = { group: '', version: '', kind: '' };
+  namespace = '';
+  name = '';
+  constructor(init: Partial<CelRequest> = {}) {
+    Object.assign(this, init);
+  }
+}
+
+type ObjectList = readonly (KubeObject | Affected)[] | undefined;
+
+/** `impact`: its lists are converted on first use, so a request whose expressions never read them pays nothing. */
+class CelImpact {
+  readonly #raw: { deleted: ObjectList; changed: ObjectList; created: ObjectList };
+  readonly #converted: Partial<Record<'deleted' | 'changed' | 'created', unknown[]>> = {};
+  constructor(deleted: ObjectList, changed: ObjectList, created: ObjectList) {
+    this.#raw = { deleted, changed, created };
+  }
+  #list(name: 'deleted' | 'changed' | 'created'): unknown[] {
+    return (this.#converted[name] ??= objectsOf(this.#raw[name]));
+  }
+  get deleted(): unknown[] {
+    return this.#list('deleted');
+  }
+  get changed(): unknown[] {
+    return this.#list('changed');
+  }
+  get created(): unknown[] {
+    return this.#list('created');
+  }
+}
+
+const GVKN = [
+  { name: 'apiVersion', type: 'string' },
+  { name: 'kind', type: 'string' },
+  { name: 'namespace', type: 'string' },
+  { name: 'name', type: 'string' },
+];
+const GVKS = [
+  { name: 'apiVersion', type: 'string' },
+  { name: 'kind', type: 'string' },
+  { name: 'namespace', type: 'string', description: '"" = all namespaces' },
+  { name: 'labelSelector', type: 'string', description: 'kubectl form, e.g. app=pg,tier in (a,b)' },
+];
+
+function buildEnvironment(): Environment {
+  const env = new Environment({ enableOptionalTypes: true })
+    .registerType('ClusterView', ClusterView)
+    .registerType('Request', {
+      ctor: CelRequest,
+      fields: {
+        operation: 'string',
+        subResource: 'string',
+        userInfo: 'map<string, dyn>',
+        dryRun: 'bool',
+        kind: 'map<string, string>',
+        namespace: 'string',
+        name: 'string',
+      },
+    })
+    .registerType('Impact', { ctor: CelImpact, fields: { deleted: 'list<dyn>', changed: 'list<dyn>', created: 'list<dyn>' } })
+    .registerVariable('request', 'Request')
+    .registerVariable('object', 'dyn')
+    .registerVariable('oldObject', 'dyn')
+    .registerVariable('impact', 'Impact')
+    .registerVariable('cluster', 'ClusterView')
+    .registerVariable('before', 'ClusterView')
+    .registerVariable('lease', 'dyn')
+    .registerVariable('now', 'google.protobuf.Timestamp');
+  const get = (v: ClusterView, ...k: [string, string, string, string]): unknown => {
+    const o = v.get(...k);
+    return o === undefined ? null : v.convert(o);
+  };
+  const list = (v: ClusterView, ...k: [string, string, string, string]): unknown[] => v.list(...k).map((o) => v.convert(o));
+  env
+    .registerFunction({ name: 'get', receiverType: 'ClusterView', returnType: 'dyn', params: GVKN, handler: get, description: 'the object, or null' })
+    .registerFunction({ name: 'exists', receiverType: 'ClusterView', returnType: 'bool', params: GVKN, handler: (v: ClusterView, ...k: [string, string, string, string]) => v.get(...k) !== undefined })
+    .registerFunction({ name: 'list', receiverType: 'ClusterView', returnType: 'list<dyn>', params: GVKS, handler: list })
+    .registerFunction({ name: 'count', receiverType: 'ClusterView', returnType: 'int', params: GVKS, handler: (v: ClusterView, ...k: [string, string, string, string]) => BigInt(v.list(...k).length) });
+  return env;
+}
+
+// Built once: an Environment is expensive to create and immutable once expressions are parsed against it.
+const ENV = buildEnvironment();
+
+// ------------------------------------------------------------------------------------------------ errors
+
+interface LibraryError {
+  summary?: unknown;
+  message?: unknown;
+  range?: { start: number; end: number };
+}
+
+/** A 1-based line and column of a character offset. */
+function position(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, Math.max(0, Math.min(offset, source.length)));
+  const lines = before.split('\n');
+  return { line: lines.length, column: (lines[lines.length - 1]?.length ?? 0) + 1 };
+}
+
+function issueOf(source: string, e: unknown): CelIssue {
+  const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as LibraryError;
+  const text = typeof err.summary === 'string' ? err.summary : typeof err.message === 'string' ? err.message.split('\n')[0] ?? '' : String(e);
+  if (err.range === undefined) return { message: text, line: 0, column: 0 };
+  return { message: text, ...position(source, err.range.start) };
+}
+
+/** "No such key: x at column 14" (single-line source) or "… at line 2, column 3". */
+export function formatCelIssue(issue: CelIssue, source?: string): string {
+  if (issue.column === 0) return issue.message;
+  const multiline = source === undefined ? issue.line > 1 : source.includes('\n');
+  return multiline ? `${issue.message} at line ${issue.line}, column ${issue.column}` : `${issue.message} at column ${issue.column}`;
+}
+
+// ------------------------------------------------------------------------------------------------ compile / evaluate
+
+type Parsed = ReturnType<Environment['parse']>;
+
+function typeMatches(expected: CelResultType, checked: string): boolean {
+  return expected === CelResultTypes.Any || checked === 'dyn' || checked === expected;
+}
+
+function valueMatches(expected: CelResultType, value: unknown): boolean {
+  if (expected === CelResultTypes.Bool) return typeof value === 'boolean';
+  if (expected === CelResultTypes.String) return typeof value === 'string';
+  return true;
+}
+
+/** Parses and type-checks an expression against Suture's variables. */
+export function compileCel(source: string, resultType: CelResultType = CelResultTypes.Bool): { ok: true; program: CelProgram } | { ok: false; error: CelIssue } {
+  let parsed: Parsed;
+  try {
+    parsed = ENV.parse(source);
+  } catch (e) {
+    return { ok: false, error: issueOf(source, e) };
+  }
+  let checked: ReturnType<Parsed['check']>;
+  try {
+    checked = parsed.check();
+  } catch (e) {
+    return { ok: false, error: issueOf(source, e) };
+  }
+  if (!checked.valid) return { ok: false, error: issueOf(source, checked.error) };
+  const checkedType = checked.type ?? 'dyn';
+  if (!typeMatches(resultType, checkedType)) {
+    return { ok: false, error: { message: `expression must evaluate to ${resultType}, but it evaluates to ${checkedType}`, line: 1, column: 1 } };
+  }
+  const program: CelProgram = {
+    source,
+    resultType,
+    checkedType,
+    evaluate(vars: CelVariables): CelOutcome {
+      let value: unknown;
+      try {
+        value = parsed(vars) as unknown;
+      } catch (e) {
+        return { ok: false, error: issueOf(source, e) };
+      }
+      if (value instanceof Promise) return { ok: false, error: { message: 'expression is asynchronous', line: 0, column: 0 } };
+      if (!valueMatches(resultType, value)) {
+        return { ok: false, error: { message: `expression must evaluate to ${resultType}, but it evaluated to ${describe(value)}`, line: 1, column: 1 } };
+      }
+      return { ok: true, value };
+    },
+  };
+  return { ok: true, program };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'bigint') return `int ${value}`;
+  if (typeof value === 'number') return `double ${value}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map' : typeof value;
+}
+
+// ------------------------------------------------------------------------------------------------ variables
+
+function objectsOf(list: ObjectList): unknown[] {
+  return (list ?? []).map((x) => toCelValue('effect' in x && 'object' in x ? x.object : x));
+}
+
+function celRequest(r: AdmissionRequest | undefined): CelRequest {
+  if (r === undefined) return new CelRequest();
+  return new CelRequest({
+    operation: r.operation,
+    subResource: r.subResource ?? '',
+    userInfo: toCelValue({ groups: [], ...r.userInfo }),
+    dryRun: r.dryRun === true,
+    kind: { ...r.kind },
+    namespace: r.namespace ?? '',
+    name: r.name ?? '',
+  });
+}
+
+/**
+ * Converts the inputs of one request into CEL variables. Build once per request and reuse for every program.
+ * `matches` parses and applies a kubectl-form label selector (core/selectors.ts).
+ */
+export function celVariables(input: CelInput, matches: SelectorMatcher = matchSelectorString): CelVariables {
+  const now = input.now instanceof Date ? input.now : new Date(input.now);
+  return {
+    request: celRequest(input.request),
+    object: toCelValue(input.object ?? null),
+    oldObject: toCelValue(input.oldObject ?? null),
+    impact: new CelImpact(input.impact?.deleted, input.impact?.changed, input.impact?.created),
+    cluster: new ClusterView(input.after, matches),
+    before: new ClusterView(input.before, matches),
+    lease: toCelValue(input.lease ?? null),
+    now,
+  };
+}
+
+/** Evaluates a program and requires a boolean. */
+export function evaluateBool(program: CelProgram, vars: CelVariables): CelOutcome<boolean> {
+  const r = program.evaluate(vars);
+  if (!r.ok) return r;
+  if (typeof r.value !== 'boolean') return { ok: false, error: { message: `expression must evaluate to bool, but it evaluated to ${describe(r.value)}`, line: 1, column: 1 } };
+  return { ok: true, value: r.value };
+}
+
+// ------------------------------------------------------------------------------------------------ label selectors
+
+/** Default SelectorMatcher: kubectl's selector syntax (core/selectors.ts). Throws SelectorSyntaxError. */
+export function matchSelectorString(selector: string, labels: Readonly<Record<string, string>>): boolean {
+  return matchesLabelSelector(parseLabelSelector(selector), labels);
+}

@@ -1,0 +1,57 @@
+// Units Suture's API uses: Go-style durations (90s, 10m, 1h30m) and Kubernetes quantities (10Gi, 500m, 1e3).
+
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/;
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** Parses a Go-style duration into seconds; undefined when the text is not one (or is empty). */
+export function parseDuration(text: string): number | undefined {
+  let rest = text;
+  let seconds = 0;
+  if (rest === '') return undefined;
+  while (rest !== '') {
+    const m = DURATION.exec(rest);
+    if (m === null) return undefined;
+    seconds += Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? 0);
+    rest = rest.slice(m[0].length);
+  }
+  return seconds;
+}
+
+/** Seconds as a short Go-style duration: 600 → "10m", 5400 → "1h30m", 1.5 → "1.5s". */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60 || !Number.isInteger(seconds)) return `${seconds}s`;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${s > 0 ? `${s}s` : ''}`;
+}
+
+const QUANTITY = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
+const SUFFIXES: Readonly<Record<string, number>> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
+
+/** A Kubernetes quantity ("10Gi", "500m", "1e3", "2") as a number; undefined when it is not one. */
+export function parseQuantity(text: string): number | undefined {
+  const m = QUANTITY.exec(text.trim());
+  if (m === null) return undefined;
+  const base = Number(m[1]);
+  const suffix = m[2];
+  if (suffix === undefined) return base;
+  if (suffix[0] === 'e' || suffix[0] === 'E') return base * 10 ** Number(suffix.slice(1));
+  return base * (SUFFIXES[suffix] ?? 1);
+}
