@@ -232,7 +232,8 @@ export interface DecisionInput {
   /** Compiled policies (core/policy.ts). A policy whose newest version is invalid keeps its last valid version. */
   policies: readonly import('./policy.js').CompiledPolicy[];
   leases: readonly LeaseState[];
-  exceptions: readonly SutureException[];
+  /** Compiled exceptions (core/policy.ts); expired ones are ignored at `now`. */
+  exceptions: readonly import('./policy.js').CompiledException[];
   budgets: BudgetLedger;
   metrics: MetricReader;
   identities: IdentityConfig;

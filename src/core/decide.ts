@@ -1,0 +1,389 @@
+// decide(request, input, now) → Decision: the admission pipeline as named stages, each a small function that
+// records what it saw (STYLE.md, principle 2). Pure: no I/O, no clock but `now`, no logging.
+//
+//   exempt → impact → leases → match → conditions → invariants → exceptions → respond
+import { AUDIT_DECISION, AUDIT_POLICY, AUDIT_VERDICT } from '../api/constants.js';
+import type { Enforcement, KubeObject } from '../api/types.js';
+import { celVariables, type CelVariables } from './cel.js';
+import { evaluateConditions } from './conditions.js';
+import { computeImpact } from './impact.js';
+import { evaluateInvariant, type InvariantResult } from './invariants.js';
+import { checkLeases, leaseCovers, stampPatch, type LeaseViolation } from './leases.js';
+import type { CompiledException, CompiledPolicy } from './policy.js';
+import { matchesObjectSelector, serviceAccountOf, subjectMatches } from './selectors.js';
+import { describeObject, projectSnapshot } from './snapshot.js';
+import {
+  Verdicts,
+  type Affected,
+  type AdmissionRequest,
+  type BudgetUse,
+  type CheckResult,
+  type Decision,
+  type DecisionInput,
+  type Impact,
+  type JsonPatchOperation,
+  type Snapshot,
+  type StageRecord,
+  type Verdict,
+} from './types.js';
+
+/** Objects listed per decision record (counts stay complete). */
+export const IMPACT_SAMPLE = 10;
+/** Objects kept in an impact's lists; beyond it only counted. Large enough that every lease and policy sees them all. */
+const IMPACT_CAP = 200_000;
+
+export interface DecideOptions {
+  /** Internal: the re-check of an averted request must not avert again. */
+  avert?: boolean;
+}
+
+/** One failed (or undecidable) invariant of a policy. */
+interface Violation {
+  policy: CompiledPolicy;
+  invariant: string;
+  enforcement: Enforcement;
+  message: string;
+  /** The affected objects the policy matched: what an exception's `match` narrows. */
+  matched: readonly Affected[];
+  error: boolean;
+}
+
+/** What the policy stage produced for one request. */
+interface PolicyOutcome {
+  violations: Violation[];
+  budgets: BudgetUse[];
+  averts: { policy: string; invariant: string; patch: JsonPatchOperation[]; patched: KubeObject }[];
+  checks: CheckResult[];
+  conditionChecks: CheckResult[];
+  readsState: boolean;
+}
+
+// ------------------------------------------------------------------------------------------------ stage: exempt
+
+/** Why a requester is not governed at all, or undefined when it is. */
+export function exemptReason(request: AdmissionRequest, input: DecisionInput): string | undefined {
+  const user = request.userInfo;
+  const ids = input.identities;
+  if (ids.exemptUsers.includes(user.username)) return `${user.username} is exempt`;
+  const group = (user.groups ?? []).find((g) => ids.exemptGroups.includes(g));
+  if (group !== undefined) return `group ${group} is exempt`;
+  const sa = serviceAccountOf(user);
+  if (sa !== undefined && ids.exemptNamespaces.includes(sa.namespace)) return `service accounts of namespace ${sa.namespace} are exempt`;
+  if (request.operation === 'CONNECT') return 'CONNECT requests change no object';
+  return undefined;
+}
+
+/** Service accounts are governed by default; humans only where a policy's subjects name them (DESIGN.md, Identities). */
+function policyBinds(policy: CompiledPolicy, request: AdmissionRequest): boolean {
+  if (policy.subjects.length === 0) return serviceAccountOf(request.userInfo) !== undefined;
+  return policy.subjects.some((s) => subjectMatches(s, request.userInfo));
+}
+
+// ------------------------------------------------------------------------------------------------ stage: match
+
+function matchedBy(policy: CompiledPolicy, impact: Impact, snapshot: Snapshot): Affected[] {
+  return impact.affected.filter(
+    (a) => policy.operations.includes(a.effect) && policy.match.some((sel) => matchesObjectSelector(sel, a.before ?? a.object, snapshot) || matchesObjectSelector(sel, a.object, snapshot)),
+  );
+}
+
+// ------------------------------------------------------------------------------------------------ stage: invariants
+
+interface RequestContext {
+  request: AdmissionRequest;
+  input: DecisionInput;
+  impact: Impact;
+  before: Snapshot;
+  after: Snapshot;
+  now: number;
+  vars: CelVariables;
+  lease: KubeObject | null;
+}
+
+function invariantsOf(policy: CompiledPolicy, matched: Affected[], ctx: RequestContext): { results: [string, InvariantResult][] } {
+  const matchesPolicy = (o: KubeObject): boolean => policy.match.some((sel) => matchesObjectSelector(sel, o, ctx.before));
+  const results: [string, InvariantResult][] = policy.invariants.map((inv) => [
+    inv.name,
+    evaluateInvariant(inv, {
+      policy: policy.name,
+      request: ctx.request,
+      impact: ctx.impact,
+      matched,
+      before: ctx.before,
+      after: ctx.after,
+      now: ctx.now,
+      subjectKey: ctx.request.userInfo.username,
+      budgets: ctx.input.budgets,
+      matchesPolicy,
+      vars: ctx.vars,
+      lease: ctx.lease,
+    }),
+  ]);
+  return { results };
+}
+
+/** Files one invariant's result under pass, budget, avert or violation. */
+function recordInvariant(policy: CompiledPolicy, entry: { name: string; r: InvariantResult; matched: Affected[] }, out: PolicyOutcome): void {
+  const { name, r, matched } = entry;
+  out.checks.push({ source: `policy/${policy.name}/${name}`, result: r.result, message: r.message });
+  if (r.result === 'pass') {
+    if (r.budget !== undefined) out.budgets.push(r.budget);
+    return;
+  }
+  if (r.result === 'error' && policy.failurePolicy === 'Ignore') return;
+  if (r.result === 'fail' && r.patch !== undefined && r.patched !== undefined) {
+    out.averts.push({ policy: policy.name, invariant: name, patch: r.patch, patched: r.patched });
+    return;
+  }
+  const message = r.result === 'error' ? `could not be decided (failurePolicy Fail): ${r.message}` : r.message;
+  out.violations.push({ policy, invariant: name, enforcement: policy.enforcement, message, matched, error: r.result === 'error' });
+}
+
+function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {
+  if (!policyBinds(policy, ctx.request)) return;
+  const matched = matchedBy(policy, ctx.impact, ctx.before);
+  if (matched.length === 0) return;
+  const conditions = evaluateConditions(policy, { now: ctx.now, metrics: ctx.input.metrics, vars: ctx.vars });
+  out.conditionChecks.push(...conditions.checks);
+  if (!conditions.applies) {
+    const why = conditions.relaxedBy !== undefined ? `relaxed by ${conditions.relaxedBy}` : 'enforceWhen does not hold';
+    out.checks.push({ source: `policy/${policy.name}`, result: 'relaxed', message: why });
+    return;
+  }
+  out.readsState = true;
+  for (const [name, r] of invariantsOf(policy, matched, ctx).results) recordInvariant(policy, { name, r, matched }, out);
+}
+
+function evaluatePolicies(ctx: RequestContext): PolicyOutcome {
+  const out: PolicyOutcome = { violations: [], budgets: [], averts: [], checks: [], conditionChecks: [], readsState: false };
+  for (const policy of ctx.input.policies) evaluatePolicy(policy, ctx, out);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------ stage: exceptions
+
+function exceptionCovers(ex: CompiledException, subjectOk: boolean, objects: readonly Affected[], snapshot: Snapshot): boolean {
+  if (!subjectOk) return false;
+  if (ex.match.length === 0) return true;
+  return objects.every((a) => ex.match.some((sel) => matchesObjectSelector(sel, a.before ?? a.object, snapshot)));
+}
+
+function activeExceptions(request: AdmissionRequest, input: DecisionInput, now: number): { ex: CompiledException; subjectOk: boolean }[] {
+  return input.exceptions
+    .filter((ex) => ex.expiresAt > now)
+    .map((ex) => ({ ex, subjectOk: ex.subjects.some((s) => subjectMatches(s, request.userInfo)) }));
+}
+
+// ------------------------------------------------------------------------------------------------ stage: respond
+
+const VERBS: Record<string, string> = { CREATE: 'create', UPDATE: 'update', DELETE: 'delete', CONNECT: 'connect' };
+
+/** "delete PersistentVolumeClaim zk/data-0", "update scale of statefulsets mq/rabbit" */
+export function describeRequest(request: AdmissionRequest): string {
+  const verb = VERBS[request.operation] ?? request.operation.toLowerCase();
+  const what = request.subResource ? `${request.subResource} of ${request.resource.resource}` : request.kind.kind;
+  const meta = request.object?.metadata ?? request.oldObject?.metadata;
+  const name = request.name ?? meta?.name ?? meta?.generateName ?? '';
+  const where = request.namespace ? `${request.namespace}/${name}` : name;
+  return `${verb} ${what} ${where}`.trim();
+}
+
+function impactPhrase(impact: Impact): string {
+  const counts = impact.counts ?? { created: impact.created.length, changed: impact.changed.length, deleted: impact.deleted.length };
+  const parts: string[] = [];
+  if (counts.deleted > 0) parts.push(`removes ${counts.deleted} object${counts.deleted === 1 ? '' : 's'}`);
+  if (counts.changed > 0) parts.push(`changes ${counts.changed}`);
+  if (counts.created > 0) parts.push(`creates ${counts.created}`);
+  return parts.length > 0 ? `impact: ${parts.join(', ')}` : 'impact: none';
+}
+
+function violationText(v: Violation): string {
+  return `SuturePolicy ${v.policy.name}, invariant ${v.invariant}: ${v.message}`;
+}
+
+function leaseText(v: LeaseViolation): string {
+  return v.message;
+}
+
+interface Verdictable {
+  leaseViolations: LeaseViolation[];
+  violations: Violation[];
+}
+
+function verdictOf(v: Verdictable): Verdict {
+  if (v.leaseViolations.length > 0) return Verdicts.Deny;
+  const denying = v.violations.filter((x) => x.enforcement === 'Deny');
+  if (denying.some((x) => !x.error)) return Verdicts.Deny;
+  if (denying.length > 0) return Verdicts.Error;
+  if (v.violations.some((x) => x.enforcement === 'Warn')) return Verdicts.Warn;
+  if (v.violations.length > 0) return Verdicts.Audit;
+  return Verdicts.Allow;
+}
+
+function messageOf(request: AdmissionRequest, v: Verdictable & { verdict: Verdict; impact: Impact; id: string }): string {
+  if (v.verdict === Verdicts.Allow) return '';
+  const head = `${describeRequest(request)} by ${request.userInfo.username}`;
+  const reasons = [...v.leaseViolations.map(leaseText), ...v.violations.filter((x) => x.enforcement === 'Deny').map(violationText)];
+  const warned = v.violations.filter((x) => x.enforcement !== 'Deny').map(violationText);
+  const all = reasons.length > 0 ? reasons : warned;
+  const outcome = v.verdict === Verdicts.Deny || v.verdict === Verdicts.Error ? 'denied' : v.verdict === Verdicts.Warn ? 'warned' : 'audited';
+  return `${head} ${outcome}: ${all.join('; ')} (${impactPhrase(v.impact)}) [decision ${v.id}]`;
+}
+
+// ------------------------------------------------------------------------------------------------ the pipeline
+
+function leaseOfTarget(request: AdmissionRequest, input: DecisionInput, snapshot: Snapshot): KubeObject | null {
+  const target = request.object ?? request.oldObject;
+  if (target === undefined || target === null) return null;
+  const found = input.leases.find((l) => l.granted && leaseCovers(l.lease, target, snapshot) !== undefined);
+  return found?.lease ?? null;
+}
+
+function requestContext(request: AdmissionRequest, input: DecisionInput, now: number): RequestContext {
+  const before = input.snapshot;
+  const impact = computeImpact(request, before, { maxObjects: IMPACT_CAP });
+  const after = projectSnapshot(before, impact);
+  const lease = leaseOfTarget(request, input, before);
+  const vars = celVariables({
+    request,
+    object: request.object ?? null,
+    oldObject: request.oldObject ?? null,
+    impact: { deleted: impact.deleted, changed: impact.changed, created: impact.created },
+    before,
+    after,
+    lease,
+    now,
+  });
+  return { request, input, impact, before, after, now, vars, lease };
+}
+
+function exemptDecision(request: AdmissionRequest, reason: string): Decision {
+  return {
+    id: request.uid,
+    verdict: Verdicts.Allow,
+    allowed: true,
+    message: '',
+    warnings: [],
+    patch: [],
+    auditAnnotations: {},
+    budgets: [],
+    exceptionsUsed: [],
+    violations: [],
+    leaseViolations: [],
+    readsClusterState: false,
+    impact: { created: 0, changed: 0, deleted: 0, sample: [] },
+    trace: [{ stage: 'exempt', summary: reason, checks: [] }],
+  };
+}
+
+/** Removes the violations an active exception lifts; returns the names of the exceptions used. */
+function applyExceptions(ctx: RequestContext, v: Verdictable, checks: CheckResult[]): string[] {
+  const used = new Set<string>();
+  const active = activeExceptions(ctx.request, ctx.input, ctx.now);
+  const liftPolicy = (x: Violation): boolean => {
+    const ex = active.find((a) => a.ex.policies.includes(x.policy.name) && exceptionCovers(a.ex, a.subjectOk, x.matched, ctx.before));
+    if (ex === undefined) return false;
+    used.add(ex.ex.name);
+    checks.push({ source: `exception/${ex.ex.name}`, result: 'excepted', message: `lifts policy ${x.policy.name} (${ex.ex.reason})` });
+    return true;
+  };
+  const liftLease = (x: LeaseViolation): boolean => {
+    const ex = active.find((a) => a.ex.leases.includes(x.lease) && exceptionCovers(a.ex, a.subjectOk, ctx.impact.affected, ctx.before));
+    if (ex === undefined) return false;
+    used.add(ex.ex.name);
+    checks.push({ source: `exception/${ex.ex.name}`, result: 'excepted', message: `lifts lease ${x.lease} (${ex.ex.reason})` });
+    return true;
+  };
+  v.violations = v.violations.filter((x) => !liftPolicy(x));
+  v.leaseViolations = v.leaseViolations.filter((x) => !liftLease(x));
+  return [...used];
+}
+
+function sampleOf(impact: Impact): string[] {
+  return impact.affected.slice(0, IMPACT_SAMPLE).map((a) => `${a.effect.toLowerCase()} ${describeObject(a.before ?? a.object)}${a.via === 'target' ? '' : ` (${a.via})`}`);
+}
+
+function auditAnnotationsOf(id: string, verdict: Verdict, violations: readonly Violation[]): Record<string, string> {
+  const out: Record<string, string> = { [AUDIT_DECISION]: id, [AUDIT_VERDICT]: verdict };
+  const policies = [...new Set(violations.map((v) => v.policy.name))];
+  if (policies.length > 0) out[AUDIT_POLICY] = policies.join(',');
+  return out;
+}
+
+/** Re-checks an averted request with the patches applied; the averts hold only if the patched request passes. */
+function avertedDecision(request: AdmissionRequest, input: DecisionInput, now: Date, outcome: PolicyOutcome): Decision | undefined {
+  const last = outcome.averts[outcome.averts.length - 1];
+  if (last === undefined) return undefined;
+  const patched = { ...request, object: last.patched };
+  const recheck = decide(patched, input, now, { avert: false });
+  if (!recheck.allowed) return undefined;
+  const names = outcome.averts.map((a) => `SuturePolicy ${a.policy}, invariant ${a.invariant}: set ${a.patch.map((p) => p.path).join(', ')}`);
+  const warning = `${describeRequest(request)} by ${request.userInfo.username} averted: ${names.join('; ')} [decision ${request.uid}]`;
+  return { ...recheck, patch: [...recheck.patch, ...outcome.averts.flatMap((a) => a.patch)], warnings: [warning, ...recheck.warnings], message: recheck.message || warning };
+}
+
+/** The verdict, message and record from the stages' findings. */
+function respond(ctx: RequestContext, found: { state: Verdictable; outcome: PolicyOutcome; stamp: JsonPatchOperation[]; exceptionsUsed: string[] }, trace: StageRecord[]): Decision {
+  const { state, outcome } = found;
+  const verdict = verdictOf(state);
+  const id = ctx.request.uid;
+  const message = messageOf(ctx.request, { ...state, verdict, impact: ctx.impact, id });
+  const allowed = verdict !== Verdicts.Deny && verdict !== Verdicts.Error;
+  trace.push({ stage: 'respond', summary: `${verdict}${message ? `: ${message}` : ''}`, checks: [] });
+  const counts = ctx.impact.counts ?? { created: ctx.impact.created.length, changed: ctx.impact.changed.length, deleted: ctx.impact.deleted.length };
+  return {
+    id,
+    verdict,
+    allowed,
+    message,
+    warnings: verdict === Verdicts.Warn ? [message] : [],
+    patch: allowed ? found.stamp : [],
+    auditAnnotations: auditAnnotationsOf(id, verdict, state.violations),
+    budgets: allowed ? outcome.budgets : [],
+    exceptionsUsed: found.exceptionsUsed,
+    violations: state.violations.map((v) => ({ policy: v.policy.name, invariant: v.invariant, enforcement: v.enforcement, message: v.message })),
+    leaseViolations: state.leaseViolations,
+    readsClusterState: outcome.readsState || ctx.impact.affected.length > 1,
+    impact: { ...counts, sample: sampleOf(ctx.impact) },
+    trace,
+  };
+}
+
+/**
+ * Decides one admission request. `input` holds the cluster state as the caches saw it, the compiled policies, the
+ * judged leases and the exceptions; `now` is the only clock. Never throws for any input a caller can build.
+ */
+export function decide(request: AdmissionRequest, input: DecisionInput, now: Date, options: DecideOptions = {}): Decision {
+  const exempt = exemptReason(request, input);
+  if (exempt !== undefined) return exemptDecision(request, exempt);
+  const ctx = requestContext(request, input, now.getTime());
+  const trace: StageRecord[] = [
+    { stage: 'exempt', summary: `${request.userInfo.username} is governed`, checks: [] },
+    { stage: 'impact', summary: impactPhrase(ctx.impact), checks: [] },
+  ];
+  const leases = checkLeases(request, ctx.impact, input.leases, ctx.before);
+  const stamp = stampPatch(request, input.leases, ctx.before);
+  trace.push({ stage: 'leases', summary: `${leases.violations.length} lease violation(s)`, checks: leases.checks });
+
+  const outcome = evaluatePolicies(ctx);
+  trace.push({ stage: 'conditions', summary: `${outcome.conditionChecks.length} condition(s) evaluated`, checks: outcome.conditionChecks });
+  trace.push({ stage: 'invariants', summary: `${outcome.violations.length} violation(s)`, checks: outcome.checks });
+
+  const onlyAverts = outcome.averts.length > 0 && outcome.violations.length === 0 && leases.violations.length === 0;
+  const averted = options.avert !== false && onlyAverts ? avertedDecision(request, input, now, outcome) : undefined;
+  if (averted !== undefined) return { ...averted, patch: [...stamp, ...averted.patch] };
+
+  const state: Verdictable = { violations: outcome.violations, leaseViolations: leases.violations };
+  // Reached with averts only when re-checking, when the re-check failed, or when something else denies anyway.
+  state.violations.push(...outcome.averts.map((a) => unavertable(a, input)));
+  const exceptionChecks: CheckResult[] = [];
+  const exceptionsUsed = applyExceptions(ctx, state, exceptionChecks);
+  trace.push({ stage: 'exceptions', summary: `${exceptionsUsed.length} exception(s) used`, checks: exceptionChecks });
+  return respond(ctx, { state, outcome, stamp, exceptionsUsed }, trace);
+}
+
+/** An avert that re-checking could not confirm counts as the failure it tried to avert. */
+function unavertable(a: PolicyOutcome['averts'][number], input: DecisionInput): Violation {
+  const policy = input.policies.find((p) => p.name === a.policy) as CompiledPolicy;
+  return { policy, invariant: a.invariant, enforcement: policy.enforcement, message: 'the averted object still breaks the invariant', matched: [], error: false };
+}
