@@ -1,0 +1,101 @@
+// The HTTP details of the edge: media type, bounded body reading, and answers as JSON (a review or a meta/v1 Status).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** An error the edge answers with an HTTP status (4xx: the caller's fault; 5xx: ours). */
+export class EdgeError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EdgeError';
+  }
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  408: 'Timeout',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+};
+
+/** A Kubernetes meta/v1 Status, which the API server's client decodes from an error answer. */
+export interface StatusBody {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure';
+  message: string;
+  reason: string;
+  code: number;
+}
+
+export function statusBody(code: number, message: string): StatusBody {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASONS[code] ?? 'Unknown', code };
+}
+
+/** Whether the request says its body is JSON (`application/json`, parameters such as charset allowed). */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const mediaType = header.split(';', 1)[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+/**
+ * Reads the whole body, refusing (413) as soon as it grows past `maxBytes`. What follows the limit is drained and
+ * dropped rather than buffered, so the socket survives long enough to carry the answer.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    return Promise.reject(new EdgeError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.resume();
+      reject(new EdgeError(413, `request body exceeds the limit of ${maxBytes} bytes`));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, Math.min(size, maxBytes))));
+    req.once('error', (error) => reject(new EdgeError(400, `failed to read the request body: ${error.message}`, { cause: error })));
+  });
+}
+
+/** Parses JSON, answering 400 with the parser's own words on failure. */
+export function parseJson(body: Buffer): unknown {
+  if (body.length === 0) throw new EdgeError(400, 'request body is empty: expected an AdmissionReview');
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new EdgeError(400, `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+export function sendText(res: ServerResponse, code: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, code: number, message: string): void {
+  sendJson(res, code, statusBody(code, message));
+}

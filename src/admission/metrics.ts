@@ -1,0 +1,41 @@
+// Metrics of the admission edge: HTTP answers by route and code, and decision latency by phase and verdict. The
+// decision counters by policy (suture_decisions_total) belong to observability; these describe the edge itself.
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Verdict } from '../core/types.js';
+import type { Phase } from './review.js';
+
+export interface AdmissionMetrics {
+  /** One decision taken by the handler chain, with its duration in seconds. */
+  observeDecision(phase: Phase, verdict: Verdict, seconds: number): void;
+  /** One HTTP answer on an edge route ("/validate", "/mutate", "other"). */
+  observeHttp(route: string, code: number): void;
+}
+
+const ROUTES = new Set(['/validate', '/mutate', '/healthz', '/readyz', '/metrics']);
+
+/** Registers the edge's metrics on `registry`. */
+export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
+  const requests = new Counter({
+    name: 'suture_admission_http_requests_total',
+    help: 'HTTP requests answered by the admission server, by route and status code.',
+    labelNames: ['route', 'code'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'suture_admission_decision_duration_seconds',
+    help: 'Time from a decoded AdmissionReview to its decision, by webhook phase and verdict.',
+    labelNames: ['phase', 'verdict'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return {
+    observeDecision: (phase, verdict, seconds) => latency.observe({ phase, verdict }, seconds),
+    // Unknown paths share one label value, so a scanner cannot blow up the series count.
+    observeHttp: (route, code) => requests.inc({ route: ROUTES.has(route) ? route : 'other', code: String(code) }),
+  };
+}
+
+/** Metrics that record nothing. */
+export function createNullAdmissionMetrics(): AdmissionMetrics {
+  return { observeDecision: () => undefined, observeHttp: () => undefined };
+}
