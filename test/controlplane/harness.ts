@@ -179,6 +179,9 @@ function apiserverSpec(binDir: string, files: Files, ports: Ports, audit: boolea
       `--service-account-signing-key-file=${files.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
+      // The default reconciler publishes the advertise address as the `kubernetes` Endpoints, and a loopback
+      // address is invalid there (an error every 10 s). Nothing runs in-cluster, so nothing needs them.
+      '--endpoint-reconciler-type=none',
       ...auditArgs,
     ],
   };
@@ -191,6 +194,10 @@ function controllerManagerSpec(binDir: string, files: Files, ports: Ports, contr
     args: [
       `--kubeconfig=${files.kubeconfig}`,
       `--authentication-kubeconfig=${files.kubeconfig}`,
+      // Trust client certificates from our CA directly instead of looking up kube-system/extension-apiserver-
+      // authentication, whose request-header CA this API server does not set (an error on every retry otherwise).
+      '--authentication-skip-lookup=true',
+      `--client-ca-file=${files.caCert}`,
       `--authorization-kubeconfig=${files.kubeconfig}`,
       '--leader-elect=false',
       `--controllers=${controllers.join(',')}`,
