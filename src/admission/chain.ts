@@ -45,7 +45,7 @@ export function withMetrics(next: AdmissionHandler, metrics: AdmissionMetrics, c
   return async (request, phase) => {
     const start = clock();
     const decision = await next(request, phase);
-    metrics.observeDecision(phase, decision.verdict, (clock() - start) / 1000);
+    metrics.observeDecision({ phase, operation: request.operation, verdict: decision.verdict, seconds: (clock() - start) / 1000 });
     return decision;
   };
 }

@@ -1,12 +1,19 @@
 // Metrics of the admission edge: HTTP answers by route and code, and decision latency by phase and verdict. The
 // decision counters by policy (suture_decisions_total) belong to observability; these describe the edge itself.
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Verdict } from '../core/types.js';
+import type { AdmissionOperation, Verdict } from '../core/types.js';
 import type { Phase } from './review.js';
 
+/** One decision taken by the handler chain. */
+export interface DecisionSample {
+  phase: Phase;
+  operation: AdmissionOperation;
+  verdict: Verdict;
+  seconds: number;
+}
+
 export interface AdmissionMetrics {
-  /** One decision taken by the handler chain, with its duration in seconds. */
-  observeDecision(phase: Phase, verdict: Verdict, seconds: number): void;
+  observeDecision(sample: DecisionSample): void;
   /** One HTTP answer on an edge route ("/validate", "/mutate", "other"). */
   observeHttp(route: string, code: number): void;
 }
@@ -29,7 +36,7 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
     registers: [registry],
   });
   return {
-    observeDecision: (phase, verdict, seconds) => latency.observe({ phase, verdict }, seconds),
+    observeDecision: ({ phase, verdict, seconds }) => latency.observe({ phase, verdict }, seconds),
     // Unknown paths share one label value, so a scanner cannot blow up the series count.
     observeHttp: (route, code) => requests.inc({ route: ROUTES.has(route) ? route : 'other', code: String(code) }),
   };
