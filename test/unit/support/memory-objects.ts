@@ -84,13 +84,10 @@ export class MemoryObjects implements ObjectClient {
     return structuredClone(stored);
   }
 
-  private run<T>(verb: string, body: () => T): Promise<T> {
+  private async run<T>(verb: string, body: () => T): Promise<T> {
     this.calls.push(verb);
-    if (this.failWith !== undefined) return Promise.reject(this.failWith);
-    try {
-      return Promise.resolve(body());
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    await Promise.resolve();
+    if (this.failWith !== undefined) throw this.failWith;
+    return body();
   }
 }
