@@ -213,7 +213,7 @@ function controllerManagerSpec(binDir: string, files: Files, ports: Ports, contr
 
 /** Polls until `ready` holds; on failure the error carries the tail of the component's log. */
 async function awaitReady(component: Component, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const abort = (): string | undefined => (component.running() ? undefined : 'exited during startup');
+  const abort = (): string | undefined => (component.running() ? undefined : `exited during startup (${component.exitStatus() ?? 'not started'})`);
   try {
     await pollUntil(ready, { what: `${component.name} (pid ${component.pid})`, timeoutMs, abort });
   } catch (error) {

@@ -13,6 +13,8 @@ export interface Component {
   readonly exited: Promise<string>;
   /** True until the process has exited. */
   running(): boolean;
+  /** The exit code or signal once exited, else undefined. */
+  exitStatus(): string | undefined;
 }
 
 /** What to start: a binary of the control plane and its flags. */
@@ -28,21 +30,19 @@ export function startComponent(spec: ComponentSpec, logDir: string): Component {
   const fd = openSync(logPath, 'a');
   const child = spawn(spec.binary, [...spec.args], { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  let alive = true;
+  let status: string | undefined;
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
-      alive = false;
-      resolve(signal ?? String(code));
+      status = signal ?? `exit code ${code}`;
+      resolve(status);
     });
     child.once('error', (error) => {
-      alive = false;
-      resolve(`failed to start: ${error.message}`);
+      status = `failed to start: ${error.message}`;
+      resolve(status);
     });
   });
-  if (child.pid === undefined) {
-    return { name: spec.name, pid: -1, logPath, exited, running: () => false };
-  }
-  return { name: spec.name, pid: child.pid, logPath, exited, running: () => alive };
+  const running = (): boolean => status === undefined && child.pid !== undefined;
+  return { name: spec.name, pid: child.pid ?? -1, logPath, exited, running, exitStatus: () => status };
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
