@@ -123,9 +123,10 @@ function cascadeAll(c: Collector, roots: readonly KubeObject[], snapshot: Snapsh
   for (let i = 0; i < queue.length; i++) {
     const owner = queue[i];
     if (owner === undefined || owner === orphan || owner.metadata.uid === undefined) continue;
-    const via = `ownerReference of ${describeObject(owner)}`;
+    let via: string | undefined;
     for (const dep of snapshot.dependents(owner.metadata.uid)) {
       if (c.has(dep) || !ownersGone(dep, c, snapshot)) continue;
+      via ??= `ownerReference of ${describeObject(owner)}`;
       if (c.add({ object: dep, before: dep, effect: 'DELETE', via })) queue.push(dep);
     }
   }

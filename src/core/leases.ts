@@ -40,9 +40,10 @@ export interface LeaseCoverage {
  * matching resources' fields.
  */
 export function leaseCovers(lease: SutureLease, obj: KubeObject, snapshot: Snapshot): LeaseCoverage | undefined {
-  const stamped = obj.metadata.labels?.[LEASE_LABEL] === stampValue(lease);
+  const stamp = obj.metadata.labels?.[LEASE_LABEL];
+  const stamped = stamp !== undefined && stamp === stampValue(lease);
+  if (!stamped && !lease.spec.resources.some((r) => matchesObjectSelector(r, obj, snapshot))) return undefined;
   const matching = lease.spec.resources.filter((r) => matchesObjectSelector(r, obj, snapshot));
-  if (!stamped && matching.length === 0) return undefined;
   const whole = stamped || matching.some((r) => r.fields === undefined || r.fields.length === 0);
   const coverage: LeaseCoverage = { stamped };
   if (matching[0] !== undefined) coverage.resource = matching[0];
@@ -403,43 +404,61 @@ function stampOf(obj: KubeObject | undefined): string | undefined {
 
 const VERBS: Record<Affected['effect'], string> = { CREATE: 'created', UPDATE: 'changed', DELETE: 'removed' };
 
-/** What the lease denies about one affected object, or undefined when it allows it. */
-function objectFinding(lease: SutureLease, a: Affected, snapshot: Snapshot): string | undefined {
-  const coverage = leaseCovers(lease, a.object, snapshot) ?? (a.before === undefined ? undefined : leaseCovers(lease, a.before, snapshot));
-  const stamp = stampValue(lease);
+/** One affected object a lease denies: the leased paths it changes (fields), or that it moves the stamp label. */
+interface Finding {
+  affected: Affected;
+  paths?: string[];
+  restamped: boolean;
+}
+
+/** What the lease denies about one affected object, or undefined when it allows it. Cheap: formats nothing. */
+function objectFinding(lease: SutureLease, a: Affected, ctx: { snapshot: Snapshot; stamp: string }): Finding | undefined {
+  const { snapshot, stamp } = ctx;
   const restamped = a.effect === 'UPDATE' && (stampOf(a.before) === stamp) !== (stampOf(a.object) === stamp);
-  if (coverage === undefined && !restamped) return undefined;
-  const what = describeObject(a.object);
-  const via = a.via === 'target' ? '' : ` (${VERBS[a.effect]} via ${a.via})`;
-  if (restamped) return `${what} (label ${LEASE_LABEL} changed)`;
-  if (coverage?.fields === undefined) return `${what}${via}`;
+  if (restamped) return { affected: a, restamped };
+  const other = a.before === undefined || a.before === a.object ? undefined : a.before;
+  const coverage = leaseCovers(lease, a.object, snapshot) ?? (other === undefined ? undefined : leaseCovers(lease, other, snapshot));
+  if (coverage === undefined) return undefined;
+  if (coverage.fields === undefined) return { affected: a, restamped };
   const paths = changedPaths(coverage.fields, a);
-  return paths.length === 0 ? undefined : `${paths.join(', ')} of ${what}${via}`;
+  return paths.length === 0 ? undefined : { affected: a, paths, restamped };
 }
 
-function leaseFindings(lease: SutureLease, impact: Impact, snapshot: Snapshot): string[] {
-  const findings: string[] = [];
+function describeFinding(f: Finding): string {
+  const what = describeObject(f.affected.object);
+  if (f.restamped) return `${what} (label ${LEASE_LABEL} changed)`;
+  const via = f.affected.via === 'target' ? '' : ` (${VERBS[f.affected.effect]} via ${f.affected.via})`;
+  return f.paths === undefined ? `${what}${via}` : `${f.paths.join(', ')} of ${what}${via}`;
+}
+
+/** The first object the lease denies, and how many in all. */
+function leaseFindings(lease: SutureLease, impact: Impact, snapshot: Snapshot): { first?: Finding; count: number } {
+  const ctx = { snapshot, stamp: stampValue(lease) };
+  let first: Finding | undefined;
+  let count = 0;
   for (const a of impact.affected) {
-    const f = objectFinding(lease, a, snapshot);
-    if (f !== undefined) findings.push(f);
+    const f = objectFinding(lease, a, ctx);
+    if (f === undefined) continue;
+    first ??= f;
+    count++;
   }
-  return findings;
+  return first === undefined ? { count } : { first, count };
 }
 
-function violationMessage(lease: SutureLease, findings: readonly string[]): string {
-  const more = findings.length > 1 ? ` and ${findings.length - 1} more object${findings.length > 2 ? 's' : ''}` : '';
-  return `lease ${leaseName(lease)} held by ${subjectName(lease.spec.holder)} covers ${findings[0] ?? ''}${more}`;
+function violationMessage(lease: SutureLease, first: Finding, count: number): string {
+  const more = count > 1 ? ` and ${count - 1} more object${count > 2 ? 's' : ''}` : '';
+  return `lease ${leaseName(lease)} held by ${subjectName(lease.spec.holder)} covers ${describeFinding(first)}${more}`;
 }
 
 function checkOne(lease: SutureLease, request: AdmissionRequest, opts: { impact: Impact; snapshot: Snapshot }): { check?: CheckResult; violation?: LeaseViolation } {
   const source = `lease/${leaseName(lease)}`;
-  const findings = leaseFindings(lease, opts.impact, opts.snapshot);
-  if (findings.length === 0) return {};
+  const { first, count } = leaseFindings(lease, opts.impact, opts.snapshot);
+  if (first === undefined) return {};
   if (subjectMatches(lease.spec.holder, request.userInfo)) return { check: { source, result: 'pass', message: `${request.userInfo.username} holds the lease` } };
   if (!governs(lease, request.userInfo.username)) {
     return { check: { source, result: 'skip', message: `${request.userInfo.username} is not bound by the lease (enforce: ServiceAccounts)` } };
   }
-  const message = violationMessage(lease, findings);
+  const message = violationMessage(lease, first, count);
   return { check: { source, result: 'fail', message }, violation: { lease: leaseName(lease), holder: lease.spec.holder, message } };
 }
 

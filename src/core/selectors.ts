@@ -14,28 +14,46 @@ export type Mismatch = string | undefined;
 
 function valueIn(req: Requirement, labels: Labels): boolean {
   const value = labels[req.key];
-  return Object.hasOwn(labels, req.key) && value !== undefined && (req.values ?? []).includes(value);
+  return value !== undefined && Object.hasOwn(labels, req.key) && (req.values ?? []).includes(value);
 }
 
-const REQUIREMENT_CHECKS: Record<Requirement['operator'], (req: Requirement, labels: Labels) => Mismatch> = {
-  In: (req, labels) => (valueIn(req, labels) ? undefined : `label ${req.key} not in (${(req.values ?? []).join(',')})`),
-  NotIn: (req, labels) => (valueIn(req, labels) ? `label ${req.key}=${labels[req.key] ?? ''} is excluded` : undefined),
-  Exists: (req, labels) => (Object.hasOwn(labels, req.key) ? undefined : `label ${req.key} missing`),
-  DoesNotExist: (req, labels) => (Object.hasOwn(labels, req.key) ? `label ${req.key} present` : undefined),
+/** Each operator: whether the labels satisfy it, and why not. */
+const OPERATORS: Record<Requirement['operator'], { holds: (req: Requirement, labels: Labels) => boolean; why: (req: Requirement, labels: Labels) => string }> = {
+  In: { holds: valueIn, why: (req) => `label ${req.key} not in (${(req.values ?? []).join(',')})` },
+  NotIn: { holds: (req, labels) => !valueIn(req, labels), why: (req, labels) => `label ${req.key}=${labels[req.key] ?? ''} is excluded` },
+  Exists: { holds: (req, labels) => Object.hasOwn(labels, req.key), why: (req) => `label ${req.key} missing` },
+  DoesNotExist: { holds: (req, labels) => !Object.hasOwn(labels, req.key), why: (req) => `label ${req.key} present` },
 };
 
-function requirementMismatch(req: Requirement, labels: Labels): Mismatch {
-  const check = Object.hasOwn(REQUIREMENT_CHECKS, req.operator) ? REQUIREMENT_CHECKS[req.operator] : undefined;
-  return check === undefined ? `unknown operator ${String(req.operator)}` : check(req, labels);
+function requirementHolds(req: Requirement, labels: Labels): boolean {
+  return Object.hasOwn(OPERATORS, req.operator) && OPERATORS[req.operator].holds(req, labels);
 }
 
+function requirementMismatch(req: Requirement, labels: Labels): Mismatch {
+  if (!Object.hasOwn(OPERATORS, req.operator)) return `unknown operator ${String(req.operator)}`;
+  const op = OPERATORS[req.operator];
+  return op.holds(req, labels) ? undefined : op.why(req, labels);
+}
+
+const NO_LABELS: Labels = Object.freeze({});
+
 /**
- * Why the labels do not satisfy the selector (Kubernetes semantics: matchLabels and every matchExpression must hold;
+ * Whether the labels satisfy the selector (Kubernetes semantics: matchLabels and every matchExpression must hold;
  * NotIn also matches an absent label; an empty or absent selector matches everything).
  */
+export function matchesLabelSelector(selector: LabelSelector | undefined, labels: Labels | undefined): boolean {
+  if (selector === undefined) return true;
+  const have = labels ?? NO_LABELS;
+  if (selector.matchLabels !== undefined) {
+    for (const key in selector.matchLabels) if (have[key] !== selector.matchLabels[key]) return false;
+  }
+  return (selector.matchExpressions ?? []).every((req) => requirementHolds(req, have));
+}
+
+/** Why the labels do not satisfy the selector; undefined when they do (see matchesLabelSelector). */
 export function labelSelectorMismatch(selector: LabelSelector | undefined, labels: Labels | undefined): Mismatch {
   if (selector === undefined) return undefined;
-  const have = labels ?? {};
+  const have = labels ?? NO_LABELS;
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (have[key] !== value) return `label ${key} is not ${value}`;
   }
@@ -44,10 +62,6 @@ export function labelSelectorMismatch(selector: LabelSelector | undefined, label
     if (why !== undefined) return why;
   }
   return undefined;
-}
-
-export function matchesLabelSelector(selector: LabelSelector | undefined, labels: Labels | undefined): boolean {
-  return labelSelectorMismatch(selector, labels) === undefined;
 }
 
 // -------------------------------------------------------------------------------------- kubectl string selectors
@@ -114,8 +128,11 @@ export function parseLabelSelector(text: string): LabelSelector {
 
 // --------------------------------------------------------------------------------------------- object selectors
 
-function listMismatch(what: string, allowed: readonly string[] | undefined, value: string): Mismatch {
-  if (allowed === undefined || allowed.length === 0 || allowed.includes('*') || allowed.includes(value)) return undefined;
+function inList(allowed: readonly string[] | undefined, value: string): boolean {
+  return allowed === undefined || allowed.length === 0 || allowed.includes(value) || allowed.includes('*');
+}
+
+function notInList(what: string, allowed: readonly string[], value: string): string {
   const show = (v: string): string => (v === '' ? '""' : v);
   return `${what} ${show(value)} not in [${allowed.map(show).join(', ')}]`;
 }
@@ -133,25 +150,14 @@ export function namespaceForMatching(obj: KubeObject): string {
   return obj.metadata.namespace ?? '';
 }
 
-function namespacesMismatch(sel: ObjectSelector, obj: KubeObject): Mismatch {
-  if (sel.namespaces === undefined || sel.namespaces.length === 0) return undefined;
-  const namespace = namespaceForMatching(obj);
-  if (namespace === '') return 'cluster-scoped object, selector names namespaces';
-  return listMismatch('namespace', sel.namespaces, namespace);
-}
-
 /**
- * A namespaced object is judged by its namespace's labels (none known: no labels), a Namespace by its own labels, any
- * other cluster-scoped object never matches a namespaceSelector.
+ * The labels a namespaceSelector is judged on: a namespaced object's namespace's (none known: no labels), a
+ * Namespace's own; null for any other cluster-scoped object, which never matches a namespaceSelector.
  */
-function namespaceSelectorMismatch(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): Mismatch {
-  if (sel.namespaceSelector === undefined) return undefined;
-  let labels: Labels | undefined;
-  if (isNamespaceObject(obj)) labels = obj.metadata.labels;
-  else if ((obj.metadata.namespace ?? '') === '') return 'cluster-scoped object, selector has a namespaceSelector';
-  else labels = snapshot.namespaceLabels(obj.metadata.namespace ?? '');
-  const why = labelSelectorMismatch(sel.namespaceSelector, labels);
-  return why === undefined ? undefined : `namespace ${namespaceForMatching(obj)}: ${why}`;
+function namespaceLabelsFor(obj: KubeObject, snapshot: Snapshot): Labels | undefined | null {
+  if (isNamespaceObject(obj)) return obj.metadata.labels;
+  const namespace = obj.metadata.namespace ?? '';
+  return namespace === '' ? null : snapshot.namespaceLabels(namespace);
 }
 
 /** The name used for prefixes: the name, or for a CREATE with generateName only, the generateName. */
@@ -160,37 +166,74 @@ function nameForPrefix(obj: KubeObject): string {
   return name === '' ? (obj.metadata.generateName ?? '') : name;
 }
 
-function namePrefixesMismatch(sel: ObjectSelector, obj: KubeObject): Mismatch {
-  const prefixes = sel.namePrefixes;
-  if (prefixes === undefined || prefixes.length === 0) return undefined;
-  const name = nameForPrefix(obj);
-  return prefixes.some((p) => name.startsWith(p)) ? undefined : `name ${name} has none of the prefixes [${prefixes.join(', ')}]`;
+/** One field of an object selector: whether the object passes it (fast), and why not (for explanations). */
+interface SelectorCheck {
+  passes(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): boolean;
+  why(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): string;
 }
 
-function selectorMismatch(sel: ObjectSelector, obj: KubeObject): Mismatch {
-  const why = labelSelectorMismatch(sel.selector, obj.metadata.labels);
-  return why === undefined ? undefined : `selector: ${why}`;
-}
+const apiGroupsCheck: SelectorCheck = {
+  passes: (sel, obj) => inList(sel.apiGroups, groupOf(obj.apiVersion)),
+  why: (sel, obj) => notInList('apiGroup', sel.apiGroups ?? [], groupOf(obj.apiVersion)),
+};
+
+const kindsCheck: SelectorCheck = {
+  passes: (sel, obj) => inList(sel.kinds, obj.kind),
+  why: (sel, obj) => notInList('kind', sel.kinds ?? [], obj.kind),
+};
+
+const namespacesCheck: SelectorCheck = {
+  passes: (sel, obj) => sel.namespaces === undefined || sel.namespaces.length === 0 || (namespaceForMatching(obj) !== '' && inList(sel.namespaces, namespaceForMatching(obj))),
+  why: (sel, obj) =>
+    namespaceForMatching(obj) === '' ? 'cluster-scoped object, selector names namespaces' : notInList('namespace', sel.namespaces ?? [], namespaceForMatching(obj)),
+};
+
+const namesCheck: SelectorCheck = {
+  passes: (sel, obj) => inList(sel.names, obj.metadata.name ?? ''),
+  why: (sel, obj) => notInList('name', sel.names ?? [], obj.metadata.name ?? ''),
+};
+
+const namePrefixesCheck: SelectorCheck = {
+  passes: (sel, obj) => sel.namePrefixes === undefined || sel.namePrefixes.length === 0 || sel.namePrefixes.some((p) => nameForPrefix(obj).startsWith(p)),
+  why: (sel, obj) => `name ${nameForPrefix(obj)} has none of the prefixes [${(sel.namePrefixes ?? []).join(', ')}]`,
+};
+
+const labelsCheck: SelectorCheck = {
+  passes: (sel, obj) => matchesLabelSelector(sel.selector, obj.metadata.labels),
+  why: (sel, obj) => `selector: ${labelSelectorMismatch(sel.selector, obj.metadata.labels) ?? ''}`,
+};
+
+const namespaceSelectorCheck: SelectorCheck = {
+  passes: (sel, obj, snapshot) => {
+    if (sel.namespaceSelector === undefined) return true;
+    const labels = namespaceLabelsFor(obj, snapshot);
+    return labels !== null && matchesLabelSelector(sel.namespaceSelector, labels);
+  },
+  why: (sel, obj, snapshot) => {
+    const labels = namespaceLabelsFor(obj, snapshot);
+    if (labels === null) return 'cluster-scoped object, selector has a namespaceSelector';
+    return `namespace ${namespaceForMatching(obj)}: ${labelSelectorMismatch(sel.namespaceSelector, labels) ?? ''}`;
+  },
+};
+
+/** In order: cheap checks first, the namespace lookup last. */
+const OBJECT_CHECKS: readonly SelectorCheck[] = [apiGroupsCheck, kindsCheck, namespacesCheck, namesCheck, namePrefixesCheck, labelsCheck, namespaceSelectorCheck];
 
 /**
- * Why an object does not match an object selector, or undefined when it does. Every field must hold; an empty field
- * matches any. apiGroups: "" = core, "*" = any; kinds, namespaces and names: "*" = any. See namespaceForMatching for
- * Namespaces and other cluster-scoped objects.
+ * Whether an object matches an object selector. Every field must hold; an empty field matches any. apiGroups: "" =
+ * core, "*" = any; kinds, namespaces and names: "*" = any; namePrefixes also match a generateName. `namespaces` and
+ * `namespaceSelector` judge a Namespace by its own name and labels (as Gatekeeper and Kyverno do) and never match
+ * other cluster-scoped objects; a namespace the snapshot does not hold has no labels.
  */
-export function objectSelectorMismatch(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): Mismatch {
-  return (
-    listMismatch('apiGroup', sel.apiGroups, groupOf(obj.apiVersion)) ??
-    listMismatch('kind', sel.kinds, obj.kind) ??
-    namespacesMismatch(sel, obj) ??
-    listMismatch('name', sel.names, obj.metadata.name ?? '') ??
-    namePrefixesMismatch(sel, obj) ??
-    selectorMismatch(sel, obj) ??
-    namespaceSelectorMismatch(sel, obj, snapshot)
-  );
+export function matchesObjectSelector(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): boolean {
+  for (const check of OBJECT_CHECKS) if (!check.passes(sel, obj, snapshot)) return false;
+  return true;
 }
 
-export function matchesObjectSelector(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): boolean {
-  return objectSelectorMismatch(sel, obj, snapshot) === undefined;
+/** Why an object does not match an object selector (the first failing field), or undefined when it does. */
+export function objectSelectorMismatch(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): Mismatch {
+  const failing = OBJECT_CHECKS.find((check) => !check.passes(sel, obj, snapshot));
+  return failing?.why(sel, obj, snapshot);
 }
 
 // ---------------------------------------------------------------------------------------------------- subjects

@@ -44,6 +44,12 @@ export function describeObject(obj: KubeObject): string {
   return describeKey(key);
 }
 
+/** The inverse of keyString (names and namespaces hold no "/"; a group or kind never does). */
+function parseKey(key: string): ObjectKey {
+  const [group = '', kind = '', namespace = '', ...name] = key.split('/');
+  return { group, kind, namespace, name: name.join('/') };
+}
+
 function kindKey(group: string, kind: string): string {
   return `${group}/${kind}`;
 }
@@ -122,6 +128,8 @@ interface Indexes {
   byOwner: Map<string, KubeObject[]>;
   byNamespace: Map<string, KubeObject[]>;
   namespaceLabels: Map<string, Readonly<Record<string, string>>>;
+  /** apiVersion → kind → group/kind. */
+  kindKeys: Map<string, Map<string, string>>;
 }
 
 const EMPTY: readonly KubeObject[] = Object.freeze([]);
@@ -139,10 +147,24 @@ function indexKinds(kinds: readonly KindInfo[], ix: Indexes): void {
   }
 }
 
+/** group/kind of an apiVersion and kind, memoised: a snapshot holds few distinct pairs and many objects. */
+function kindKeyOf(obj: KubeObject, ix: Indexes): string {
+  let byKind = ix.kindKeys.get(obj.apiVersion);
+  if (byKind === undefined) {
+    byKind = new Map();
+    ix.kindKeys.set(obj.apiVersion, byKind);
+  }
+  let kk = byKind.get(obj.kind);
+  if (kk === undefined) {
+    kk = kindKey(groupOf(obj.apiVersion), obj.kind);
+    byKind.set(obj.kind, kk);
+  }
+  return kk;
+}
+
 function indexObject(obj: KubeObject, ix: Indexes): void {
-  const group = groupOf(obj.apiVersion);
   const namespace = obj.metadata.namespace ?? '';
-  const kk = kindKey(group, obj.kind);
+  const kk = kindKeyOf(obj, ix);
   ix.byKey.set(`${kk}/${namespace}/${obj.metadata.name ?? ''}`, obj);
   if (obj.metadata.uid !== undefined) ix.byUid.set(obj.metadata.uid, obj);
   let perNamespace = ix.byKind.get(kk);
@@ -154,7 +176,7 @@ function indexObject(obj: KubeObject, ix: Indexes): void {
   push(ix.allOfKind, kk, obj);
   if (namespace !== '') push(ix.byNamespace, namespace, obj);
   for (const ref of obj.metadata.ownerReferences ?? []) push(ix.byOwner, ref.uid, obj);
-  if (group === '' && obj.kind === 'Namespace' && obj.metadata.name !== undefined) {
+  if (obj.kind === 'Namespace' && obj.apiVersion === 'v1' && obj.metadata.name !== undefined) {
     ix.namespaceLabels.set(obj.metadata.name, obj.metadata.labels ?? {});
   }
 }
@@ -170,6 +192,7 @@ function emptyIndexes(): Indexes {
     byOwner: new Map(),
     byNamespace: new Map(),
     namespaceLabels: new Map(),
+    kindKeys: new Map(),
   };
 }
 
@@ -239,7 +262,6 @@ interface Overlay {
   namespaces: Set<string>;
   /** Objects present after the request that are new or replaced. */
   present: KubeObject[];
-  size: number;
 }
 
 function touch(overlay: Overlay, obj: KubeObject, after: KubeObject | null): void {
@@ -249,29 +271,37 @@ function touch(overlay: Overlay, obj: KubeObject, after: KubeObject | null): voi
   overlay.namespaces.add(obj.metadata.namespace ?? '');
 }
 
-function buildOverlay(before: Snapshot, impact: Impact): Overlay {
-  const overlay: Overlay = { byKey: new Map(), byUid: new Map(), kinds: new Set(), namespaces: new Set(), present: [], size: before.size };
-  for (const obj of impact.deleted) {
-    if (before.get(objectKeyOf(obj)) !== undefined) overlay.size -= 1;
-    touch(overlay, obj, null);
-  }
+function buildOverlay(impact: Impact): Overlay {
+  const overlay: Overlay = { byKey: new Map(), byUid: new Map(), kinds: new Set(), namespaces: new Set(), present: [] };
+  for (const obj of impact.deleted) touch(overlay, obj, null);
   for (const change of impact.changed) touch(overlay, change.object, change.object);
-  for (const obj of impact.created) {
-    if (before.get(objectKeyOf(obj)) === undefined) overlay.size += 1;
-    touch(overlay, obj, obj);
-  }
+  for (const obj of impact.created) touch(overlay, obj, obj);
   for (const after of overlay.byKey.values()) if (after !== null) overlay.present.push(after);
   return overlay;
 }
 
 class ProjectedSnapshot implements Snapshot {
+  private counted: number | undefined;
+
   constructor(
     private readonly before: Snapshot,
     private readonly overlay: Overlay,
   ) {}
 
+  /** Counted on first use: objects before, less those removed, plus those new. */
   get size(): number {
-    return this.overlay.size;
+    this.counted ??= this.countSize();
+    return this.counted;
+  }
+
+  private countSize(): number {
+    let size = this.before.size;
+    for (const [key, after] of this.overlay.byKey) {
+      const existed = this.before.get(parseKey(key)) !== undefined;
+      if (existed && after === null) size--;
+      else if (!existed && after !== null) size++;
+    }
+    return size;
   }
 
   kindOf(group: string, kind: string): KindInfo | undefined {
@@ -333,5 +363,5 @@ class ProjectedSnapshot implements Snapshot {
  * impact's size for lists of kinds, namespaces and owners the request touched.
  */
 export function projectSnapshot(before: Snapshot, impact: Impact): Snapshot {
-  return new ProjectedSnapshot(before, buildOverlay(before, impact));
+  return new ProjectedSnapshot(before, buildOverlay(impact));
 }
