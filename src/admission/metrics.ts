@@ -20,14 +20,19 @@ export interface AdmissionMetrics {
 
 const ROUTES = new Set(['/validate', '/mutate', '/healthz', '/readyz', '/metrics']);
 
-/** Registers the edge's metrics on `registry`. */
-export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
+function httpCounter(registry: Registry): (route: string, code: number) => void {
   const requests = new Counter({
     name: 'suture_admission_http_requests_total',
     help: 'HTTP requests answered by the admission server, by route and status code.',
     labelNames: ['route', 'code'] as const,
     registers: [registry],
   });
+  // Unknown paths share one label value, so a scanner cannot blow up the series count.
+  return (route, code) => requests.inc({ route: ROUTES.has(route) ? route : 'other', code: String(code) });
+}
+
+/** The edge's own metrics on `registry` (decision latency by phase and verdict, HTTP answers). */
+export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
   const latency = new Histogram({
     name: 'suture_admission_decision_duration_seconds',
     help: 'Time from a decoded AdmissionReview to its decision, by webhook phase and verdict.',
@@ -37,12 +42,28 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
   });
   return {
     observeDecision: ({ phase, verdict, seconds }) => latency.observe({ phase, verdict }, seconds),
-    // Unknown paths share one label value, so a scanner cannot blow up the series count.
-    observeHttp: (route, code) => requests.inc({ route: ROUTES.has(route) ? route : 'other', code: String(code) }),
+    observeHttp: httpCounter(registry),
   };
 }
 
 /** Metrics that record nothing. */
 export function createNullAdmissionMetrics(): AdmissionMetrics {
   return { observeDecision: () => undefined, observeHttp: () => undefined };
+}
+
+/** The part of observability's Metrics the edge records into (structural, so this module does not depend on it). */
+export interface SharedAdmissionMetrics {
+  registry: Registry;
+  admissionDuration: Histogram<'operation' | 'verdict'>;
+}
+
+/**
+ * The edge's metrics on the process-wide set: decision latency goes to suture_admission_duration_seconds{operation,
+ * verdict}, and the HTTP answer counter is registered on the same registry.
+ */
+export function admissionMetricsOn(shared: SharedAdmissionMetrics): AdmissionMetrics {
+  return {
+    observeDecision: ({ operation, verdict, seconds }) => shared.admissionDuration.observe({ operation, verdict }, seconds),
+    observeHttp: httpCounter(shared.registry),
+  };
 }
