@@ -319,7 +319,7 @@ function avertedDecision(request: AdmissionRequest, input: DecisionInput, now: D
   if (!recheck.allowed) return undefined;
   const names = outcome.averts.map((a) => `SuturePolicy ${a.policy}, invariant ${a.invariant}: set ${a.patch.map((p) => p.path).join(', ')}`);
   const warning = `${describeRequest(request)} by ${request.userInfo.username} averted: ${names.join('; ')} [decision ${request.uid}]`;
-  return { ...recheck, patch: [...recheck.patch, ...outcome.averts.flatMap((a) => a.patch)], warnings: [warning, ...recheck.warnings], message: recheck.message || warning };
+  return { ...recheck, averted: true, patch: [...recheck.patch, ...outcome.averts.flatMap((a) => a.patch)], warnings: [warning, ...recheck.warnings], message: recheck.message || warning };
 }
 
 /** The verdict, message and record from the stages' findings. */

@@ -181,6 +181,8 @@ export interface Decision {
   /** One line a human can act on (denials, warnings); empty when allowed without remark. */
   message: string;
   warnings: string[];
+  /** True when the request is allowed only because `patch` averts an invariant's failure (the warning says so). */
+  averted?: boolean;
   /** For the mutating webhook: lease stamps and averts. */
   patch: JsonPatchOperation[];
   auditAnnotations: Record<string, string>;
