@@ -326,7 +326,14 @@ function impactOfCreate(c: Collector, request: AdmissionRequest, snapshot: Snaps
   }
   // Other subresources created (serviceaccounts/token, pods/binding) leave no object behind that matters here.
   if (request.subResource !== undefined && request.subResource !== '') return;
-  if (request.object !== undefined && request.object !== null) c.add({ object: request.object, effect: 'CREATE', via: 'target' });
+  if (request.object !== undefined && request.object !== null) c.add({ object: inRequestNamespace(request.object, request), effect: 'CREATE', via: 'target' });
+}
+
+/** The object with the request's namespace when its body leaves metadata.namespace out (a namespaced CREATE). */
+export function inRequestNamespace(obj: KubeObject, request: AdmissionRequest): KubeObject {
+  const namespace = request.namespace ?? '';
+  if (namespace === '' || (obj.metadata.namespace ?? '') !== '') return obj;
+  return { ...obj, metadata: { ...obj.metadata, namespace } };
 }
 
 /**

@@ -2,6 +2,7 @@
 // the stamp label a holder's new objects get. Pure: time is a parameter.
 import { LEASE_LABEL } from '../api/constants.js';
 import type { KubeObject, LabelSelector, LeasePhase, LeaseResource, Subject, SutureLease } from '../api/types.js';
+import { inRequestNamespace } from './impact.js';
 import { describeObject } from './snapshot.js';
 import { matchesObjectSelector, subjectMatches, subjectName } from './selectors.js';
 import { parseDuration } from './units.js';
@@ -521,8 +522,9 @@ function stampingLease(request: AdmissionRequest, obj: KubeObject, leases: reado
  * Empty when nothing is to be stamped or the label is already right.
  */
 export function stampPatch(request: AdmissionRequest, leases: readonly LeaseState[], snapshot: Snapshot): JsonPatchOperation[] {
-  const obj = request.object ?? undefined;
-  if (obj === undefined || !needsStamp(request, obj)) return [];
+  if (request.object === undefined || request.object === null) return [];
+  const obj = inRequestNamespace(request.object, request);
+  if (!needsStamp(request, obj)) return [];
   const lease = stampingLease(request, obj, leases, snapshot);
   if (lease === undefined) return [];
   const value = stampValue(lease);

@@ -60,6 +60,13 @@ describe('core/impact', () => {
       expect(impact.counts).to.deep.equal({ created: 1, changed: 0, deleted: 0 });
     });
 
+    it('takes the namespace from the request when the body leaves it out', () => {
+      const bare = configMap('zk', 'bare');
+      delete bare.metadata.namespace;
+      const req = { ...createRequest(bare, operator), namespace: 'zk' };
+      expect(names(computeImpact(req, snap).created)).to.deep.equal(['ConfigMap zk/bare']);
+    });
+
     it('an eviction removes its pod', () => {
       const req = { ...createRequest(pod('zk', 'web-0'), operator), subResource: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' } };
       const impact = computeImpact(req, snap);
