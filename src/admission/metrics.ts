@@ -18,7 +18,7 @@ export interface AdmissionMetrics {
   observeHttp(route: string, code: number): void;
 }
 
-const ROUTES = new Set(['/validate', '/mutate', '/healthz', '/readyz', '/metrics']);
+const ROUTES = new Set(['/validate', '/mutate', '/validate-objects', '/healthz', '/readyz', '/metrics']);
 
 function httpCounter(registry: Registry): (route: string, code: number) => void {
   const requests = new Counter({

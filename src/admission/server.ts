@@ -21,6 +21,11 @@ export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 export interface AdmissionServerOptions {
   /** The raw decision handler; the server wraps it in the standard chain (recovery, timeout, logging, metrics). */
   handler: AdmissionHandler;
+  /**
+   * Validates Suture's own objects (policies, leases, exceptions) at /validate-objects, the path the generated
+   * `objects.suture.dev` webhook calls; without it that path answers 404.
+   */
+  objectsHandler?: AdmissionHandler;
   /** The current serving certificate and key; read again on every SNI handshake and every `tlsRefreshMs`. */
   tls: () => TlsPair;
   ready: () => Readiness;
@@ -55,7 +60,13 @@ export interface AdmissionServer {
 }
 
 const GET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
-const ADMISSION_ROUTES: Readonly<Record<string, Phase>> = { '/validate': Phases.Validate, '/mutate': Phases.Mutate };
+/** The paths the generated webhook configurations call (src/core/generate/webhooks.ts, WebhookPaths). */
+export const AdmissionPaths = { validate: '/validate', mutate: '/mutate', objects: '/validate-objects' } as const;
+
+interface AdmissionRoute {
+  phase: Phase;
+  chain: AdmissionHandler;
+}
 
 /** Keeps the served certificate in step with its getter, without restarting the server. */
 class TlsState {
@@ -105,7 +116,7 @@ class Edge {
 
   constructor(
     private readonly options: AdmissionServerOptions,
-    private readonly chain: AdmissionHandler,
+    private readonly routes: ReadonlyMap<string, AdmissionRoute>,
     private readonly limits: Limits,
   ) {}
 
@@ -122,9 +133,12 @@ class Edge {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const phase = ADMISSION_ROUTES[path];
-    if (phase !== undefined) return this.admission(req, res, phase);
-    if (!GET_ROUTES.has(path)) return sendStatus(res, 404, `no route ${path}: Suture serves /validate, /mutate, /healthz, /readyz and /metrics`);
+    const admission = this.routes.get(path);
+    if (admission !== undefined) return this.admission(req, res, admission);
+    if (!GET_ROUTES.has(path)) {
+      const known = [...this.routes.keys(), ...GET_ROUTES].join(', ');
+      return sendStatus(res, 404, `no route ${path}: Suture serves ${known}`);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendStatus(res, 405, `${path} answers GET and HEAD, not ${req.method ?? '?'}`);
@@ -147,7 +161,8 @@ class Edge {
     sendText(res, 200, text, this.options.registry.contentType);
   }
 
-  private async admission(req: IncomingMessage, res: ServerResponse, phase: Phase): Promise<void> {
+  private async admission(req: IncomingMessage, res: ServerResponse, route: AdmissionRoute): Promise<void> {
+    const phase = route.phase;
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       req.resume();
@@ -166,7 +181,7 @@ class Edge {
       return sendJson(res, 400, errorReview(decoded.uid, { code: 400, reason: 'BadRequest', message }));
     }
     const request = decoded.request;
-    const decision = await this.chain(request, phase);
+    const decision = await route.chain(request, phase);
     const context = { uid: request.uid, phase, patchable: isPatchable(request) };
     let review;
     try {
@@ -215,15 +230,20 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
   });
 }
 
+function admissionRoutes(options: AdmissionServerOptions): Map<string, AdmissionRoute> {
+  const deps = { logger: options.logger, metrics: options.metrics, clock: options.clock, timeoutMs: options.decisionTimeoutMs ?? 9000 };
+  const chain = buildChain(options.handler, deps);
+  const routes = new Map<string, AdmissionRoute>([
+    [AdmissionPaths.validate, { phase: Phases.Validate, chain }],
+    [AdmissionPaths.mutate, { phase: Phases.Mutate, chain }],
+  ]);
+  if (options.objectsHandler !== undefined) routes.set(AdmissionPaths.objects, { phase: Phases.Validate, chain: buildChain(options.objectsHandler, deps) });
+  return routes;
+}
+
 /** Creates the admission server; call listen() to start it. */
 export function createAdmissionServer(options: AdmissionServerOptions): AdmissionServer {
-  const chain = buildChain(options.handler, {
-    logger: options.logger,
-    metrics: options.metrics,
-    clock: options.clock,
-    timeoutMs: options.decisionTimeoutMs ?? 9000,
-  });
-  const edge = new Edge(options, chain, { maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const edge = new Edge(options, admissionRoutes(options), { maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
   const tls = new TlsState(options.tls, options.logger);
   const server: Server = createServer(
     {

@@ -115,6 +115,7 @@ describe('admission/server: the HTTPS edge', function () {
     registry = new Registry();
     server = createAdmissionServer({
       handler,
+      objectsHandler: (request) => Promise.resolve({ ...allow(request.uid), verdict: 'deny', allowed: false, message: 'spec.invariants[0].expression: undeclared reference' }),
       tls: () => served,
       ready: () => readiness,
       registry,
@@ -213,6 +214,12 @@ describe('admission/server: the HTTPS edge', function () {
     const allowed = reviewOf(await post('/validate', review('plain'))).response;
     expect(allowed).to.not.have.property('patch');
     expect(allowed.auditAnnotations).to.deep.equal({ decision: 'uid-plain' });
+  });
+
+  it('validates Suture\'s own objects at /validate-objects with the objects handler', async () => {
+    const response = reviewOf(await post('/validate-objects', review('plain', 'uid-objects'))).response;
+    expect(response).to.deep.include({ uid: 'uid-objects', allowed: false });
+    expect(response.status?.message).to.match(/undeclared reference/);
   });
 
   it('serves Prometheus metrics from the injected registry', async () => {
