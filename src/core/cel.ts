@@ -55,8 +55,8 @@ export interface CelVariables {
   readonly [name: string]: unknown;
 }
 
-/** Matches a label set against a selector in kubectl's string form; throws on a malformed selector. */
-export type SelectorMatcher = (selector: string, labels: Readonly<Record<string, string>>) => boolean;
+/** Compiles a selector in kubectl's string form into a label-set test; throws on a malformed selector. */
+export type SelectorMatcher = (selector: string) => (labels: Readonly<Record<string, string>>) => boolean;
 
 // ------------------------------------------------------------------------------------------------ values
 
@@ -112,7 +112,8 @@ class ClusterView {
   list(apiVersion: string, kind: string, namespace: string, selector: string): KubeObject[] {
     const all = this.#snapshot.list(groupOf(apiVersion), kind, namespace === '' ? undefined : namespace);
     if (selector.trim() === '') return [...all];
-    return all.filter((o) => this.#matches(selector, o.metadata.labels ?? {}));
+    const test = this.#matches(selector);
+    return all.filter((o) => test(o.metadata.labels ?? {}));
   }
 }
 
@@ -344,7 +345,8 @@ export function evaluateBool(program: CelProgram, vars: CelVariables): CelOutcom
 
 // ------------------------------------------------------------------------------------------------ label selectors
 
-/** Default SelectorMatcher: kubectl's selector syntax (core/selectors.ts). Throws SelectorSyntaxError. */
-export function matchSelectorString(selector: string, labels: Readonly<Record<string, string>>): boolean {
-  return matchesLabelSelector(parseLabelSelector(selector), labels);
+/** Default SelectorMatcher: kubectl's selector syntax (core/selectors.ts), parsed once per call. Throws SelectorSyntaxError. */
+export function matchSelectorString(selector: string): (labels: Readonly<Record<string, string>>) => boolean {
+  const parsed = parseLabelSelector(selector);
+  return (labels) => matchesLabelSelector(parsed, labels);
 }
