@@ -1,0 +1,108 @@
+// Every decision explains itself (DESIGN.md): besides the admission response and its audit annotations, each
+// validating decision is kept in a bounded log for `kubectl suture explain <id>`, counted in
+// suture_decisions_total{verdict,policy}, and — when it denied, warned or audited — written as Events on the policy
+// or lease and on the target object, and counted in the policy's status.
+import type { KubeObject } from '../api/types.js';
+import { API_VERSION } from '../api/constants.js';
+import type { AdmissionRequest, Decision } from '../core/types.js';
+import { describeRequest } from '../core/decide.js';
+import { EventTypes, type EventRecorder } from '../observability/events.js';
+import type { Metrics } from '../observability/metrics.js';
+
+/** What `kubectl suture explain` shows. */
+export interface DecisionRecord {
+  id: string;
+  at: string;
+  subject: string;
+  request: string;
+  dryRun: boolean;
+  decision: Decision;
+}
+
+/** The counters the policy and exception reconcilers flush into status. */
+export interface DecisionCounters {
+  countPolicyDecision(policy: string, verdict: 'deny' | 'warn' | 'audit', record: { at: string; subject: string; request: string; decisionId: string }): void;
+  useException(name: string, at: string): void;
+}
+
+export interface RecorderDeps {
+  metrics: Metrics;
+  events: EventRecorder;
+  counters: DecisionCounters;
+  now: () => Date;
+  /** Decisions kept for explain. Default 10,000. */
+  capacity?: number;
+}
+
+/** A bounded log of decisions by id, oldest dropped first. */
+export class DecisionLog {
+  private readonly records = new Map<string, DecisionRecord>();
+
+  constructor(private readonly capacity: number) {}
+
+  add(record: DecisionRecord): void {
+    this.records.delete(record.id);
+    this.records.set(record.id, record);
+    if (this.records.size > this.capacity) {
+      const oldest = this.records.keys().next().value;
+      if (oldest !== undefined) this.records.delete(oldest);
+    }
+  }
+
+  get(id: string): DecisionRecord | undefined {
+    return this.records.get(id);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+}
+
+/** The object an Event about the request belongs on: the existing target (a subresource's object is not it). */
+function targetOf(request: AdmissionRequest): KubeObject | undefined {
+  if (request.subResource || request.operation === 'CREATE') return undefined;
+  return request.oldObject ?? request.object ?? undefined;
+}
+
+function policyRef(name: string): KubeObject {
+  return { apiVersion: API_VERSION, kind: 'SuturePolicy', metadata: { name } };
+}
+
+function leaseRef(namespaced: string): KubeObject {
+  const [namespace, name] = namespaced.split('/');
+  return { apiVersion: API_VERSION, kind: 'SutureLease', metadata: { namespace: namespace ?? '', name: name ?? '' } };
+}
+
+export class DecisionRecorder {
+  readonly log: DecisionLog;
+
+  constructor(private readonly deps: RecorderDeps) {
+    this.log = new DecisionLog(deps.capacity ?? 10_000);
+  }
+
+  record(request: AdmissionRequest, decision: Decision): void {
+    const at = this.deps.now().toISOString();
+    const summary = describeRequest(request);
+    this.log.add({ id: decision.id, at, subject: request.userInfo.username, request: summary, dryRun: request.dryRun === true, decision });
+    const policies = [...new Set(decision.violations.map((v) => v.policy))];
+    for (const policy of policies.length > 0 ? policies : ['']) this.deps.metrics.decisions.inc({ verdict: decision.verdict, policy });
+    if (request.dryRun === true) return;
+    for (const name of decision.exceptionsUsed) this.deps.counters.useException(name, at);
+    if (decision.verdict === 'allow' || decision.verdict === 'error') return;
+    this.explainOnObjects(request, decision, { at, summary });
+  }
+
+  private explainOnObjects(request: AdmissionRequest, decision: Decision, when: { at: string; summary: string }): void {
+    const type = decision.allowed ? EventTypes.Normal : EventTypes.Warning;
+    const reason = decision.verdict === 'deny' ? 'Denied' : decision.verdict === 'warn' ? 'Warned' : 'Audited';
+    const event = { type, reason, message: decision.message, action: 'Admit' };
+    const verdict = decision.verdict as 'deny' | 'warn' | 'audit';
+    for (const v of decision.violations) {
+      this.deps.counters.countPolicyDecision(v.policy, verdict, { at: when.at, subject: request.userInfo.username, request: when.summary, decisionId: decision.id });
+    }
+    for (const policy of new Set(decision.violations.map((v) => v.policy))) this.deps.events.record(policyRef(policy), event);
+    for (const lease of new Set(decision.leaseViolations.map((v) => v.lease))) this.deps.events.record(leaseRef(lease), event);
+    const target = targetOf(request);
+    if (target?.metadata.name !== undefined) this.deps.events.record(target, event);
+  }
+}
