@@ -44,6 +44,8 @@ export interface AdmissionServerOptions {
   requestTimeoutMs?: number;
   /** How often the certificate getter is polled for connections without SNI, default 10 s. */
   tlsRefreshMs?: number;
+  /** Looks up a decision record by id for GET /decisions/<id>; the route is absent without it. */
+  decisions?: (id: string) => unknown;
   /** How long close() lets in-flight requests finish before cutting connections, default 15 s. */
   shutdownGraceMs?: number;
 }
@@ -60,6 +62,7 @@ export interface AdmissionServer {
 }
 
 const GET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+const DECISIONS_PREFIX = '/decisions/';
 /** The paths the generated webhook configurations call (src/core/generate/webhooks.ts, WebhookPaths). */
 export const AdmissionPaths = { validate: '/validate', mutate: '/mutate', objects: '/validate-objects' } as const;
 
@@ -135,6 +138,7 @@ class Edge {
   private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const admission = this.routes.get(path);
     if (admission !== undefined) return this.admission(req, res, admission);
+    if (path.startsWith(DECISIONS_PREFIX) && this.options.decisions !== undefined) return this.decision(req, res, path.slice(DECISIONS_PREFIX.length));
     if (!GET_ROUTES.has(path)) {
       const known = [...this.routes.keys(), ...GET_ROUTES].join(', ');
       return sendStatus(res, 404, `no route ${path}: Suture serves ${known}`);
@@ -147,6 +151,18 @@ class Edge {
     if (path === '/healthz') return sendText(res, 200, 'ok\n');
     if (path === '/readyz') return this.readyz(res);
     return this.metricsText(res);
+  }
+
+  /** GET /decisions/<id>: the record of one decision this replica took, for `kubectl suture explain`. */
+  private decision(req: IncomingMessage, res: ServerResponse, id: string): void {
+    req.resume();
+    if (req.method !== 'GET') {
+      res.setHeader('Allow', 'GET');
+      return sendStatus(res, 405, `decisions answer GET, not ${req.method ?? '?'}`);
+    }
+    const record = this.options.decisions?.(decodeURIComponent(id));
+    if (record === undefined) return sendStatus(res, 404, `no decision ${id} on this replica (decisions are kept in memory, newest first, per replica)`);
+    sendJson(res, 200, record);
   }
 
   private readyz(res: ServerResponse): void {
