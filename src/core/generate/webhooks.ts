@@ -1,0 +1,296 @@
+// Suture's own ValidatingWebhookConfiguration and MutatingWebhookConfiguration, built from the compiled policies and
+// the leases. Pure. The rules ask the API server only for what Suture judges:
+//  - the kinds a policy matches, with its operations (no kinds: every resource of its groups); UPDATE adds the
+//    scale and status subresources, which count as writes to their object;
+//  - CREATE, UPDATE and DELETE of every kind a lease covers, with scale and status;
+//  - DELETE of everything (`*/*`) as soon as any policy judges DELETE or any lease exists: removal by cascade counts
+//    (a namespace, an owner, a CRD), and what a cascade reaches is only known from the request's impact.
+// Kinds the catalog does not know (a CRD not installed yet) fall back to every resource of their group: intercepting
+// too much is safe, too little is not.
+// `matchConditions` (CEL on request.userInfo) keep ungoverned identities from ever reaching Suture; the namespace
+// selector excludes Suture's own namespace and kube-system. With no policies and no leases the governed webhooks keep
+// no rules; the objects webhook (Suture's own kinds, from everyone) is always there.
+import { GROUP, KINDS } from '../../api/schema.js';
+import type { FailurePolicy, KubeObject, ObjectSelector, Subject, SutureLease } from '../../api/types.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/constants.js';
+import type { CompiledPolicy } from '../policy.js';
+import { type KindCatalog, resolveResources } from './kinds.js';
+
+export const VALIDATE_WEBHOOK = 'validate.suture.dev';
+export const MUTATE_WEBHOOK = 'mutate.suture.dev';
+export const OBJECTS_WEBHOOK = 'objects.suture.dev';
+export const WebhookPaths = { validate: '/validate', mutate: '/mutate', objects: '/validate-objects' } as const;
+export const DEFAULT_CONFIGURATION_NAME = 'suture';
+export const DEFAULT_TIMEOUT_SECONDS = 10;
+const ADMISSION_API_VERSION = 'admissionregistration.k8s.io/v1';
+
+/** Where the API server reaches Suture: its Service in the cluster, or a URL (local runs: https://127.0.0.1:<port>). */
+export type WebhookClient = { service: { name: string; namespace: string; port: number } } | { url: string };
+
+export interface WebhookConfig {
+  /** metadata.name of both configurations. Default "suture". */
+  name?: string;
+  client: WebhookClient;
+  /** PEM of the CA that signed the serving certificate. */
+  caBundle: string;
+  /** Default Fail. */
+  failurePolicy?: FailurePolicy;
+  /** Default 10 (the API server allows 1-30). */
+  timeoutSeconds?: number;
+  /** Service accounts here are not governed, and requests in these namespaces are not sent (kube-system, Suture's own). */
+  exemptNamespaces: readonly string[];
+  /** Users and groups never sent to Suture (break-glass admins, Suture's own identity outside the cluster). */
+  exemptUsers?: readonly string[];
+  exemptGroups?: readonly string[];
+}
+
+export interface WebhookInputs {
+  policies: readonly CompiledPolicy[];
+  /** Leases that are or may become Granted (Pending, Granted, Conflicted); Invalid ones may be left out. */
+  leases: readonly SutureLease[];
+  catalog: KindCatalog;
+}
+
+export interface WebhookRule {
+  apiGroups: string[];
+  apiVersions: string[];
+  operations: string[];
+  resources: string[];
+  scope: '*';
+}
+
+type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+const ALL_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE'];
+const SUBRESOURCES = ['scale', 'status'];
+
+// ------------------------------------------------------------------------------------------------ rules
+
+/** group → resource → operations; resource "*" stands for every resource and subresource of the group. */
+type RuleTable = Map<string, Map<string, Set<Operation>>>;
+
+function add(table: RuleTable, group: string, resource: string, ops: Iterable<Operation>): void {
+  const resources = table.get(group) ?? new Map<string, Set<Operation>>();
+  const set = resources.get(resource) ?? new Set<Operation>();
+  for (const op of ops) set.add(op);
+  resources.set(resource, set);
+  table.set(group, resources);
+}
+
+function groupsOf(sel: ObjectSelector): string[] {
+  const groups = sel.apiGroups ?? [];
+  return groups.length === 0 || groups.includes('*') ? ['*'] : [...new Set(groups)];
+}
+
+/** Adds what a selector reaches with `ops`; UPDATE also on scale and status. */
+function addSelector(table: RuleTable, sel: ObjectSelector, ops: readonly Operation[], catalog: KindCatalog): void {
+  const kinds = sel.kinds ?? [];
+  const perKind = kinds.length === 0 || kinds.includes('*') ? [undefined] : [...new Set(kinds)];
+  for (const kind of perKind) {
+    const { resources } = resolveResources({ apiGroups: sel.apiGroups, kinds: kind === undefined ? [] : [kind] }, catalog);
+    const reached = resources.length > 0 ? resources : groupsOf(sel).map((group) => ({ group, resource: '*' }));
+    for (const r of reached) {
+      add(table, r.group, r.resource, ops);
+      if (r.resource !== '*' && ops.includes('UPDATE')) for (const s of SUBRESOURCES) add(table, r.group, `${r.resource}/${s}`, ['UPDATE']);
+    }
+  }
+}
+
+function policyOperations(p: CompiledPolicy): Operation[] {
+  return p.operations.length === 0 ? [...ALL_OPERATIONS] : [...p.operations];
+}
+
+/** Removes from every entry the operations a wildcard `*` of its group (or of every group) already intercepts. */
+function dropCovered(table: RuleTable): void {
+  const everywhere = table.get('*')?.get('*') ?? new Set<Operation>();
+  for (const [group, resources] of table) {
+    const inGroup = resources.get('*') ?? new Set<Operation>();
+    for (const [resource, ops] of resources) {
+      const covering = group === '*' && resource === '*' ? new Set<Operation>() : new Set([...everywhere, ...(resource === '*' ? [] : inGroup)]);
+      for (const op of covering) ops.delete(op);
+      if (ops.size === 0) resources.delete(resource);
+    }
+    if (resources.size === 0) table.delete(group);
+  }
+}
+
+function rule(group: string, resources: string[], ops: Iterable<Operation>): WebhookRule {
+  const operations = ALL_OPERATIONS.filter((op) => [...ops].includes(op));
+  return { apiGroups: [group], apiVersions: ['*'], operations, resources, scope: '*' };
+}
+
+// The table as rules: `*` alone as `*/*` (every resource and subresource), the rest grouped by operations.
+function renderRules(table: RuleTable): WebhookRule[] {
+  const rules: WebhookRule[] = [];
+  const groups = [...table.keys()].sort((a, b) => (a === '*' ? -1 : b === '*' ? 1 : a.localeCompare(b)));
+  for (const group of groups) {
+    const resources = table.get(group) ?? new Map<string, Set<Operation>>();
+    const wildcard = resources.get('*');
+    if (wildcard !== undefined) rules.push(rule(group, ['*/*'], wildcard));
+    const bySignature = new Map<string, string[]>();
+    for (const [resource, ops] of resources) {
+      if (resource === '*') continue;
+      const signature = ALL_OPERATIONS.filter((op) => ops.has(op)).join(',');
+      bySignature.set(signature, [...(bySignature.get(signature) ?? []), resource]);
+    }
+    for (const signature of [...bySignature.keys()].sort()) rules.push(rule(group, (bySignature.get(signature) ?? []).sort(), signature.split(',') as Operation[]));
+  }
+  return rules;
+}
+
+/** The rules of the governed validating webhook. */
+export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
+  const table: RuleTable = new Map();
+  for (const p of inputs.policies) for (const sel of p.match) addSelector(table, sel, policyOperations(p), inputs.catalog);
+  for (const lease of inputs.leases) for (const res of lease.spec.resources) addSelector(table, res, ALL_OPERATIONS, inputs.catalog);
+  const deletes = inputs.leases.length > 0 || inputs.policies.some((p) => policyOperations(p).includes('DELETE'));
+  if (deletes) add(table, '*', '*', ['DELETE']);
+  dropCovered(table);
+  return renderRules(table);
+}
+
+/** The rules of the mutating webhook: CREATE and UPDATE of leased kinds (stamps) and of kinds a policy averts. */
+export function mutatingRules(inputs: WebhookInputs): WebhookRule[] {
+  const table: RuleTable = new Map();
+  const writes: Operation[] = ['CREATE', 'UPDATE'];
+  for (const lease of inputs.leases) for (const res of lease.spec.resources) addSelector(table, res, writes, inputs.catalog);
+  for (const p of inputs.policies) {
+    if (!p.invariants.some((i) => i.avert !== undefined && i.avert.length > 0)) continue;
+    const ops = policyOperations(p).filter((op) => op !== 'DELETE');
+    for (const sel of p.match) addSelector(table, sel, ops, inputs.catalog);
+  }
+  dropCovered(table);
+  return renderRules(table);
+}
+
+// ------------------------------------------------------------------------------------------------ identities
+
+function celString(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+function celList(values: Iterable<string>): string {
+  return `[${[...new Set(values)].sort().map(celString).join(', ')}]`;
+}
+
+const USERNAME = 'request.userInfo.username';
+const GROUPS = 'request.userInfo.groups';
+
+/** Humans a policy or lease names: users, groups, or every human (a "*" subject or a lease with enforce: Everyone). */
+interface Humans {
+  users: Set<string>;
+  groups: Set<string>;
+  everyone: boolean;
+}
+
+function addHuman(humans: Humans, subject: Subject): void {
+  if (subject.kind === 'ServiceAccount') return;
+  if (subject.name === '*') humans.everyone = true;
+  else if (subject.kind === 'User') humans.users.add(subject.name);
+  else humans.groups.add(subject.name);
+}
+
+function governedHumans(inputs: WebhookInputs): Humans {
+  const humans: Humans = { users: new Set(), groups: new Set(), everyone: false };
+  for (const p of inputs.policies) for (const s of p.subjects) addHuman(humans, s);
+  for (const lease of inputs.leases) if (lease.spec.enforce === 'Everyone') humans.everyone = true;
+  return humans;
+}
+
+/**
+ * The CEL of "this identity is governed": a service account outside the exempt namespaces, a user or group a policy
+ * names, or (with a "*" subject or a lease with enforce: Everyone) any user but the control plane's own `system:`
+ * identities.
+ */
+export function governedExpression(inputs: WebhookInputs, exemptNamespaces: readonly string[]): string {
+  const exempt = [...new Set(exemptNamespaces)].sort().map((ns) => ` && !${USERNAME}.startsWith(${celString(`system:serviceaccount:${ns}:`)})`);
+  const clauses = [`(${USERNAME}.startsWith('system:serviceaccount:')${exempt.join('')})`];
+  const humans = governedHumans(inputs);
+  if (humans.everyone) clauses.push(`!${USERNAME}.startsWith('system:')`);
+  if (!humans.everyone && humans.users.size > 0) clauses.push(`${USERNAME} in ${celList(humans.users)}`);
+  if (!humans.everyone && humans.groups.size > 0) clauses.push(`(has(${GROUPS}) && ${GROUPS}.exists(g, g in ${celList(humans.groups)}))`);
+  return clauses.join(' || ');
+}
+
+interface MatchCondition {
+  name: string;
+  expression: string;
+}
+
+function matchConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCondition[] {
+  const conditions: MatchCondition[] = [{ name: 'governed-identity', expression: governedExpression(inputs, config.exemptNamespaces) }];
+  const users = config.exemptUsers ?? [];
+  const groups = config.exemptGroups ?? [];
+  if (users.length > 0) conditions.push({ name: 'not-exempt-user', expression: `!(${USERNAME} in ${celList(users)})` });
+  if (groups.length > 0) conditions.push({ name: 'not-exempt-group', expression: `!(has(${GROUPS}) && ${GROUPS}.exists(g, g in ${celList(groups)}))` });
+  return conditions;
+}
+
+// ------------------------------------------------------------------------------------------------ configurations
+
+function clientConfig(config: WebhookConfig, path: string): Record<string, unknown> {
+  const caBundle = Buffer.from(config.caBundle, 'utf8').toString('base64');
+  if ('url' in config.client) return { url: `${config.client.url.replace(/\/+$/, '')}${path}`, caBundle };
+  return { service: { ...config.client.service, path }, caBundle };
+}
+
+/** The fields the API server would default, set explicitly so that what Suture writes is what it reads back. */
+function common(config: WebhookConfig, path: string): Record<string, unknown> {
+  return {
+    clientConfig: clientConfig(config, path),
+    failurePolicy: config.failurePolicy ?? 'Fail',
+    matchPolicy: 'Equivalent',
+    objectSelector: {},
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds: config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+  };
+}
+
+function governedWebhook(name: string, rules: WebhookRule[], inputs: WebhookInputs, config: WebhookConfig): Record<string, unknown> {
+  const excluded = [...new Set(config.exemptNamespaces)].sort();
+  return {
+    name,
+    ...common(config, name === MUTATE_WEBHOOK ? WebhookPaths.mutate : WebhookPaths.validate),
+    ...(rules.length === 0 ? {} : { rules }),
+    namespaceSelector: excluded.length === 0 ? {} : { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excluded }] },
+    matchConditions: matchConditions(inputs, config),
+  };
+}
+
+/** Suture's own kinds, from everyone: `kubectl apply --dry-run=server` of a bad policy fails with its errors. */
+function objectsWebhook(config: WebhookConfig): Record<string, unknown> {
+  const resources = KINDS.map((k) => k.plural).sort();
+  return {
+    name: OBJECTS_WEBHOOK,
+    ...common(config, WebhookPaths.objects),
+    rules: [{ apiGroups: [GROUP], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources, scope: '*' }],
+    namespaceSelector: {},
+  };
+}
+
+function metadata(config: WebhookConfig): KubeObject['metadata'] {
+  return { name: config.name ?? DEFAULT_CONFIGURATION_NAME, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } };
+}
+
+export interface WebhookConfigurations {
+  validating: KubeObject;
+  mutating: KubeObject;
+}
+
+/** Both configurations: validating (`validate.suture.dev`, `objects.suture.dev`) and mutating (`mutate.suture.dev`). */
+export function buildWebhookConfigurations(inputs: WebhookInputs, config: WebhookConfig): WebhookConfigurations {
+  return {
+    validating: {
+      apiVersion: ADMISSION_API_VERSION,
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: metadata(config),
+      webhooks: [governedWebhook(VALIDATE_WEBHOOK, validatingRules(inputs), inputs, config), objectsWebhook(config)],
+    },
+    mutating: {
+      apiVersion: ADMISSION_API_VERSION,
+      kind: 'MutatingWebhookConfiguration',
+      metadata: metadata(config),
+      webhooks: [{ ...governedWebhook(MUTATE_WEBHOOK, mutatingRules(inputs), inputs, config), reinvocationPolicy: 'IfNeeded' }],
+    },
+  };
+}

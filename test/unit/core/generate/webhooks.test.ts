@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import type { SutureLease, SuturePolicy, SuturePolicySpec } from '../../../../src/api/types.js';
+import { kindCatalog } from '../../../../src/core/generate/kinds.js';
+import type { WebhookConfig, WebhookInputs } from '../../../../src/core/generate/webhooks.js';
+import { buildWebhookConfigurations, governedExpression, mutatingRules, validatingRules } from '../../../../src/core/generate/webhooks.js';
+import { type CompiledPolicy, compilePolicy } from '../../../../src/core/policy.js';
+import { BUILTIN_KINDS } from '../../../../src/core/snapshot.js';
+import { expectGolden } from './golden.js';
+
+const catalog = kindCatalog(BUILTIN_KINDS);
+
+function policy(name: string, spec: Partial<SuturePolicySpec>): CompiledPolicy {
+  const source: SuturePolicy = {
+    apiVersion: 'suture.dev/v1alpha1',
+    kind: 'SuturePolicy',
+    metadata: { name },
+    spec: { match: [{}], invariants: [{ name: 'keep', protect: {} }], ...spec },
+  };
+  const compiled = compilePolicy(source);
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+  return compiled.policy;
+}
+
+const protectPvcs = policy('protect-pvcs', {
+  subjects: [{ kind: 'ServiceAccount', namespace: 'db-system', name: '*' }, { kind: 'User', name: 'alice@example.com' }, { kind: 'Group', name: 'ops' }],
+  match: [{ apiGroups: [''], kinds: ['PersistentVolumeClaim'], namespaces: ['prod'] }],
+  operations: ['DELETE', 'UPDATE'],
+});
+const replicas = policy('replicas', {
+  match: [{ apiGroups: ['apps'], kinds: ['Deployment', 'StatefulSet'] }],
+  operations: ['UPDATE'],
+  invariants: [{ name: 'two', minAvailable: { count: 2 }, avert: { set: [{ path: '/spec/replicas', value: '2' }] } }],
+});
+const widgets = policy('widgets', { match: [{ apiGroups: ['example.com'], kinds: ['Widget'] }], operations: ['CREATE'] });
+const lease: SutureLease = {
+  apiVersion: 'suture.dev/v1alpha1',
+  kind: 'SutureLease',
+  metadata: { namespace: 'db-system', name: 'postgres' },
+  spec: { holder: { kind: 'ServiceAccount', name: 'pg', namespace: 'db-system' }, resources: [{ apiGroups: [''], kinds: ['Secret', 'Service'], namespaces: ['prod'] }] },
+};
+
+const local: WebhookConfig = { client: { url: 'https://127.0.0.1:9443/' }, caBundle: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', exemptNamespaces: ['suture-system', 'kube-system'] };
+const inCluster: WebhookConfig = {
+  name: 'suture-webhooks',
+  client: { service: { name: 'suture-webhook', namespace: 'suture-system', port: 443 } },
+  caBundle: 'CA',
+  failurePolicy: 'Ignore',
+  timeoutSeconds: 5,
+  exemptNamespaces: ['suture-system', 'kube-system'],
+  exemptUsers: ['break-glass'],
+  exemptGroups: ['system:masters'],
+};
+const full: WebhookInputs = { policies: [protectPvcs, replicas, widgets], leases: [lease], catalog };
+const empty: WebhookInputs = { policies: [], leases: [], catalog };
+
+describe('core/generate/webhooks', () => {
+  it('golden: no policies and no leases keeps the objects webhook and empty governed webhooks', () => {
+    const { validating, mutating } = buildWebhookConfigurations(empty, local);
+    expectGolden('webhooks-empty', [validating, mutating]);
+    const hooks = validating['webhooks'] as { name: string; rules?: unknown[]; clientConfig: { url: string } }[];
+    expect(hooks.map((h) => h.name)).to.deep.equal(['validate.suture.dev', 'objects.suture.dev']);
+    expect(hooks[0]?.rules).to.equal(undefined);
+    expect(hooks.map((h) => h.clientConfig.url)).to.deep.equal(['https://127.0.0.1:9443/validate', 'https://127.0.0.1:9443/validate-objects']);
+  });
+
+  it('golden: policies and a lease, in-cluster service', () => {
+    const { validating, mutating } = buildWebhookConfigurations(full, inCluster);
+    expectGolden('webhooks-full', [validating, mutating]);
+    expect((mutating['webhooks'] as { name: string }[])[0]?.name).to.equal('mutate.suture.dev');
+  });
+
+  it('rules: policy kinds with their operations, subresources for UPDATE, DELETE of everything, unknown kinds by group', () => {
+    expect(validatingRules(full)).to.deep.equal([
+      { apiGroups: ['*'], apiVersions: ['*'], operations: ['DELETE'], resources: ['*/*'], scope: '*' },
+      { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['secrets', 'services'], scope: '*' },
+      { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/scale', 'persistentvolumeclaims/status', 'secrets/scale', 'secrets/status', 'services/scale', 'services/status'], scope: '*' },
+      { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
+      { apiGroups: ['example.com'], apiVersions: ['*'], operations: ['CREATE'], resources: ['*/*'], scope: '*' },
+    ]);
+  });
+
+  it('no DELETE wildcard when nothing judges deletes', () => {
+    expect(validatingRules({ policies: [replicas], leases: [], catalog }).map((r) => r.operations)).to.deep.equal([['UPDATE']]);
+  });
+
+  it('a policy without kinds reaches every resource', () => {
+    const any = policy('any', { match: [{ namespaces: ['prod'] }], operations: ['CREATE'] });
+    expect(validatingRules({ policies: [any], leases: [], catalog })).to.deep.equal([{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE'], resources: ['*/*'], scope: '*' }]);
+  });
+
+  it('mutating rules: leased kinds and averted kinds, CREATE and UPDATE only', () => {
+    const ops = mutatingRules(full).flatMap((r) => r.operations);
+    expect(ops).to.not.include('DELETE');
+    expect(mutatingRules(full).flatMap((r) => r.resources)).to.include.members(['secrets', 'deployments', 'statefulsets']).and.not.include('persistentvolumeclaims');
+  });
+
+  it('governed identities: service accounts outside exempt namespaces plus the humans policies name', () => {
+    const cel = governedExpression(full, ['kube-system']);
+    expect(cel).to.equal(
+      "(request.userInfo.username.startsWith('system:serviceaccount:') && !request.userInfo.username.startsWith('system:serviceaccount:kube-system:')) || " +
+        "request.userInfo.username in ['alice@example.com'] || (has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in ['ops']))",
+    );
+    const everyone = governedExpression({ ...empty, leases: [{ ...lease, spec: { ...lease.spec, enforce: 'Everyone' } }] }, []);
+    expect(everyone).to.equal("(request.userInfo.username.startsWith('system:serviceaccount:')) || !request.userInfo.username.startsWith('system:')");
+  });
+});
