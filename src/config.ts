@@ -1,0 +1,304 @@
+// The one module that reads the process environment and command line (STYLE.md, principle 5). Everything else gets
+// a typed Config. parseConfig() is pure (arguments, environment and host passed in) so tests need no mocking;
+// loadConfig() feeds it from the process.
+//
+// Flags win over environment variables, which win over the defaults below. Every problem is collected and reported
+// at once, each naming the flag, the bad value and what is accepted.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { FailurePolicies } from './api/schema.js';
+import type { FailurePolicy } from './api/types.js';
+import type { KubeConfigSource } from './kube/client.js';
+import type { LogLevel } from './observability/logger.js';
+import { LogLevels } from './observability/logger.js';
+
+export interface BindAddress {
+  host: string;
+  port: number;
+}
+
+export interface LeaderElectionSettings {
+  enabled: boolean;
+  namespace: string;
+  /** Name of the coordination.k8s.io Lease. */
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface Config {
+  kubeconfig: KubeConfigSource;
+  /** Suture's own namespace (its ServiceAccount is exempt, its Lease and Secrets live here). */
+  namespace: string;
+  /** This replica's name: the pod name, or hostname-pid outside a pod. */
+  podName: string;
+  webhook: BindAddress & { certDir: string; failurePolicy: FailurePolicy };
+  /** undefined: metrics disabled (--metrics-bind-address=0). */
+  metrics: BindAddress | undefined;
+  health: BindAddress;
+  exemptions: { namespaces: string[]; users: string[]; groups: string[] };
+  leaderElection: LeaderElectionSettings;
+  /** SutureExceptions expiring further out than this are refused. */
+  maxExceptionDurationMs: number;
+  /** How long admission may wait for caches to catch up with a quorum read before the failure policy applies. */
+  freshnessTimeoutMs: number;
+  workers: number;
+  logLevel: LogLevel;
+  /** TESTS ONLY: the decision clock starts at this instant. Set only with --unsafe-test-clock and SUTURE_ALLOW_TEST_CLOCK=1. */
+  testClock: { start: Date } | undefined;
+}
+
+export const defaults = {
+  namespace: 'suture-system',
+  webhookHost: '0.0.0.0',
+  webhookPort: 9443,
+  certDir: '/tmp/k8s-webhook-server/serving-certs',
+  failurePolicy: 'Fail' as FailurePolicy,
+  metricsBindAddress: ':8080',
+  healthBindAddress: ':8081',
+  leaderElectionId: 'suture-leader',
+  leaseDuration: '10s',
+  renewDeadline: '8s',
+  retryPeriod: '2s',
+  maxExceptionDuration: '24h',
+  freshnessTimeout: '2s',
+  workers: 2,
+  logLevel: 'info' as LogLevel,
+  /** Always exempt besides Suture's own namespace (DESIGN.md, Identities). */
+  exemptNamespaces: ['kube-system'],
+} as const;
+
+export const TEST_CLOCK_ENV = 'SUTURE_ALLOW_TEST_CLOCK';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+
+  override get name(): string {
+    return 'ConfigError';
+  }
+}
+
+export interface ConfigResult {
+  config: Config;
+  /** Lines main.ts must log at warn level or louder (the test clock, odd but valid settings). */
+  warnings: string[];
+}
+
+export interface HostInfo {
+  hostname: string;
+  pid: number;
+}
+
+// ------------------------------------------------------------------------------------------------ durations
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "10m", "2h", "1h30m", "250ms", "0" → milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(match[1]) * (durationUnits[match[2] ?? ''] ?? 0);
+  return Math.round(total);
+}
+
+/** Milliseconds as the shortest Go-style duration: 90000 → "1m30s". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join('');
+}
+
+// ------------------------------------------------------------------------------------------------ parsing
+
+const options = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string' },
+  'webhook-host': { type: 'string' },
+  'webhook-port': { type: 'string' },
+  'cert-dir': { type: 'string' },
+  'failure-policy': { type: 'string' },
+  'exempt-namespace': { type: 'string', multiple: true },
+  'exempt-user': { type: 'string', multiple: true },
+  'exempt-group': { type: 'string', multiple: true },
+  'leader-elect': { type: 'string' },
+  'leader-election-namespace': { type: 'string' },
+  'leader-election-id': { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'renew-deadline': { type: 'string' },
+  'retry-period': { type: 'string' },
+  'metrics-bind-address': { type: 'string' },
+  'health-probe-bind-address': { type: 'string' },
+  'max-exception-duration': { type: 'string' },
+  'freshness-timeout': { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+  'unsafe-test-clock': { type: 'string' },
+} as const;
+
+type Flags = Partial<Record<keyof typeof options, string | string[]>>;
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Collects problems while reading values. */
+class Reader {
+  readonly problems: string[] = [];
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly flags: Flags,
+    private readonly env: Env,
+  ) {}
+
+  string(flag: keyof typeof options, envName: string | undefined, fallback: string): string {
+    const value = this.flags[flag];
+    if (typeof value === 'string') return value;
+    const fromEnv = envName === undefined ? undefined : this.env[envName];
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : fallback;
+  }
+
+  list(flag: keyof typeof options): string[] {
+    const value = this.flags[flag];
+    if (value === undefined) return [];
+    return (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(',')).map((item) => item.trim()).filter((item) => item !== '');
+  }
+
+  duration(flag: keyof typeof options, fallback: string): number {
+    const text = this.string(flag, undefined, fallback);
+    const ms = parseDuration(text);
+    if (ms !== undefined) return ms;
+    this.problems.push(`--${flag}=${text} is not a duration: use a number with a unit, e.g. 30s, 10m, 2h, 1h30m`);
+    return parseDuration(fallback) ?? 0;
+  }
+
+  integer(flag: keyof typeof options, fallback: number, range: [number, number]): number {
+    const text = this.string(flag, undefined, String(fallback));
+    const n = Number(text);
+    if (Number.isInteger(n) && n >= range[0] && n <= range[1]) return n;
+    this.problems.push(`--${flag}=${text} must be an integer from ${range[0]} to ${range[1]}`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(flag: keyof typeof options, envName: string | undefined, fallback: T, allowed: readonly T[]): T {
+    const text = this.string(flag, envName, fallback);
+    if ((allowed as readonly string[]).includes(text)) return text as T;
+    this.problems.push(`--${flag}=${text} must be one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  /** "host:port", ":port" (all interfaces); "0" disables when allowed. */
+  bindAddress(flag: keyof typeof options, fallback: string, canDisable: boolean): BindAddress | undefined {
+    const text = this.string(flag, undefined, fallback);
+    if (canDisable && text === '0') return undefined;
+    const match = /^(.*):(\d{1,5})$/.exec(text);
+    const port = Number(match?.[2]);
+    if (match !== null && port >= 1 && port <= 65535) return { host: match[1] === '' ? '0.0.0.0' : (match[1] ?? ''), port };
+    this.problems.push(`--${flag}=${text} must be host:port or :port${canDisable ? ', or 0 to disable' : ''}`);
+    return undefined;
+  }
+}
+
+function kubeconfigSource(reader: Reader, env: Env): KubeConfigSource {
+  const path = reader.string('kubeconfig', 'KUBECONFIG', '');
+  const context = reader.string('context', undefined, '');
+  if (path !== '') return { kind: 'file', path: path.split(':')[0] ?? path, ...(context === '' ? {} : { context }) };
+  if ((env.KUBERNETES_SERVICE_HOST ?? '') !== '') return { kind: 'inCluster' };
+  const home = env.HOME ?? '';
+  if (home === '') reader.problems.push('no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a pod');
+  return { kind: 'file', path: `${home}/.kube/config`, ...(context === '' ? {} : { context }) };
+}
+
+function leaderElection(reader: Reader, namespace: string, identity: string): LeaderElectionSettings {
+  const enabled = reader.oneOf('leader-elect', undefined, 'true', ['true', 'false']) === 'true';
+  const settings: LeaderElectionSettings = {
+    enabled,
+    namespace: reader.string('leader-election-namespace', undefined, namespace),
+    name: reader.string('leader-election-id', undefined, defaults.leaderElectionId),
+    identity,
+    leaseDurationMs: reader.duration('lease-duration', defaults.leaseDuration),
+    renewDeadlineMs: reader.duration('renew-deadline', defaults.renewDeadline),
+    retryPeriodMs: reader.duration('retry-period', defaults.retryPeriod),
+  };
+  if (settings.renewDeadlineMs >= settings.leaseDurationMs) reader.problems.push(`--renew-deadline (${formatDuration(settings.renewDeadlineMs)}) must be shorter than --lease-duration (${formatDuration(settings.leaseDurationMs)})`);
+  if (settings.retryPeriodMs <= 0 || settings.retryPeriodMs >= settings.renewDeadlineMs) reader.problems.push(`--retry-period (${formatDuration(settings.retryPeriodMs)}) must be positive and shorter than --renew-deadline`);
+  if (!enabled) reader.warnings.push('leader election is disabled: run a single replica, or two reconcilers will fight');
+  return settings;
+}
+
+/** The test clock: honoured only with the flag AND the environment variable, and always announced. */
+function testClock(reader: Reader, env: Env): { start: Date } | undefined {
+  const flag = reader.string('unsafe-test-clock', undefined, '');
+  if (flag === '') return undefined;
+  if (env[TEST_CLOCK_ENV] !== '1') {
+    reader.problems.push(`--unsafe-test-clock is refused without ${TEST_CLOCK_ENV}=1 in the environment; it exists for tests only and must never run in production`);
+    return undefined;
+  }
+  const start = new Date(flag);
+  if (Number.isNaN(start.getTime())) {
+    reader.problems.push(`--unsafe-test-clock=${flag} is not an RFC 3339 time, e.g. 2026-01-01T00:00:00Z`);
+    return undefined;
+  }
+  reader.warnings.push(`UNSAFE: the test clock is enabled; decisions, leases and exceptions use a clock starting at ${start.toISOString()}, not the real time. Never run this in production.`);
+  return { start };
+}
+
+function parseFlags(args: readonly string[]): { flags: Flags; problems: string[] } {
+  try {
+    const { values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+    return { flags: values, problems: [] };
+  } catch (error) {
+    return { flags: {}, problems: [error instanceof Error ? error.message : String(error)] };
+  }
+}
+
+function build(reader: Reader, env: Env, host: HostInfo): Config {
+  const namespace = reader.string('namespace', 'POD_NAMESPACE', defaults.namespace);
+  const podName = env.POD_NAME !== undefined && env.POD_NAME !== '' ? env.POD_NAME : `${host.hostname}-${host.pid}`;
+  const exemptNamespaces = [...new Set([...defaults.exemptNamespaces, namespace, ...reader.list('exempt-namespace')])];
+  return {
+    kubeconfig: kubeconfigSource(reader, env),
+    namespace,
+    podName,
+    webhook: {
+      host: reader.string('webhook-host', undefined, defaults.webhookHost),
+      port: reader.integer('webhook-port', defaults.webhookPort, [1, 65535]),
+      certDir: reader.string('cert-dir', undefined, defaults.certDir),
+      failurePolicy: reader.oneOf<FailurePolicy>('failure-policy', undefined, defaults.failurePolicy, FailurePolicies),
+    },
+    metrics: reader.bindAddress('metrics-bind-address', defaults.metricsBindAddress, true),
+    health: reader.bindAddress('health-probe-bind-address', defaults.healthBindAddress, false) ?? { host: '0.0.0.0', port: 8081 },
+    exemptions: { namespaces: exemptNamespaces, users: reader.list('exempt-user'), groups: reader.list('exempt-group') },
+    leaderElection: leaderElection(reader, namespace, podName),
+    maxExceptionDurationMs: reader.duration('max-exception-duration', defaults.maxExceptionDuration),
+    freshnessTimeoutMs: reader.duration('freshness-timeout', defaults.freshnessTimeout),
+    workers: reader.integer('workers', defaults.workers, [1, 64]),
+    logLevel: reader.oneOf<LogLevel>('log-level', 'SUTURE_LOG_LEVEL', defaults.logLevel, LogLevels),
+    testClock: testClock(reader, env),
+  };
+}
+
+/** Parses flags (without the program name) and environment; throws ConfigError listing every problem. */
+export function parseConfig(args: readonly string[], env: Env, host: HostInfo): ConfigResult {
+  const { flags, problems } = parseFlags(args);
+  const reader = new Reader(flags, env);
+  reader.problems.push(...problems);
+  const config = build(reader, env, host);
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return { config, warnings: reader.warnings };
+}
+
+/** The Config of this process: `args` default to process.argv after the program and script. */
+export function loadConfig(args: readonly string[] = process.argv.slice(2)): ConfigResult {
+  return parseConfig(args, process.env, { hostname: hostname(), pid: process.pid });
+}
