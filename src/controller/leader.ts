@@ -115,9 +115,10 @@ export class LeaderElector {
     this.stopped = true;
     this.wake?.();
     await this.loop;
-    if (!this.leading) return;
-    if (options.release ?? this.config.releaseOnStop ?? true) await this.release();
-    await this.stepDown('stopped');
+    // Also when the last attempt acquired the Lease just as stop() was called, before this replica started leading.
+    const holding = this.lease?.spec?.holderIdentity === this.config.identity;
+    if (holding && (options.release ?? this.config.releaseOnStop ?? true)) await this.release();
+    if (this.leading) await this.stepDown('stopped');
   }
 
   private async run(): Promise<void> {
