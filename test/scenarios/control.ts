@@ -41,3 +41,8 @@ export function externalSuture(): SutureControl {
     stop: () => Promise.resolve(),
   };
 }
+
+/** No Suture at all (--no-suture): clocks only shift {{now}}; for the runner's self-test. */
+export function noSuture(): SutureControl {
+  return { prepare: () => Promise.resolve(), stop: () => Promise.resolve() };
+}

@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { startControlPlane } from '../controlplane/harness.js';
 import type { ScenarioContext } from './context.js';
 import type { SutureControl } from './control.js';
-import { externalSuture, managedSuture } from './control.js';
+import { externalSuture, managedSuture, noSuture } from './control.js';
 import { Discovery, KubeHttp } from './kube.js';
 import type { ScenarioObject } from './model.js';
 import { createAsAdmin } from './ops.js';
@@ -64,13 +64,25 @@ export function attachToCluster(kubeconfigPath: string): Environment {
   return { http, discovery: new Discovery(http), suture: externalSuture(), stop: () => Promise.resolve() };
 }
 
-export async function startEnvironment(log: (line: string) => void): Promise<Environment> {
-  const controlPlane = await startControlPlane({ controllers: SCENARIO_CONTROLLERS, log });
+export interface StartOptions {
+  /** The runner's own progress lines. */
+  readonly log: (line: string) => void;
+  /** The control plane's startup lines (build, components). */
+  readonly progress: (line: string) => void;
+  /** Start no Suture (the runner's self-test). */
+  readonly withoutSuture: boolean;
+}
+
+export async function startEnvironment({ log, progress, withoutSuture }: StartOptions): Promise<Environment> {
+  const started = Date.now();
+  const controlPlane = await startControlPlane({ controllers: SCENARIO_CONTROLLERS, log: progress });
+  log(`control plane up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   try {
     const http = new KubeHttp(controlPlane.kubeConfig);
     const discovery = new Discovery(http);
     await installCrds(setupContext(http, discovery, log));
-    const suture = managedSuture(startSuture, controlPlane.kubeconfigPath);
+    log(`Suture's CRDs installed; ${withoutSuture ? 'Suture not started (--no-suture)' : 'Suture starts before the first scenario'}`);
+    const suture = withoutSuture ? noSuture() : managedSuture(startSuture, controlPlane.kubeconfigPath);
     const stop = async (): Promise<void> => {
       await suture.stop().finally(() => controlPlane.stop());
     };

@@ -10,6 +10,8 @@ export interface RunOptions {
   readonly kubeconfig?: string;
   readonly keepGoing: boolean;
   readonly verbose: boolean;
+  /** Start the control plane but not Suture: for the runner's self-test (test/scenarios/selftest) only. */
+  readonly noSuture: boolean;
 }
 
 export const DEFAULT_DIRS = ['../shared/scenarios', 'test/scenarios'] as const;
@@ -23,6 +25,7 @@ export const USAGE = `usage: npx tsx test/scenarios/run.ts [options] [dir|file .
   --report <file>       JSON report (default ${DEFAULT_REPORT})
   --keep-going          run every scenario even after failures (default)
   --fail-fast           stop after the first scenario with a failed step
+  --no-suture           start the control plane but not Suture (runner self-test; Suture scenarios then fail)
   --verbose             progress of the control plane and Suture on stderr
   --help`;
 
@@ -43,6 +46,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
         'keep-going': { type: 'boolean' },
         'fail-fast': { type: 'boolean' },
         verbose: { type: 'boolean' },
+        'no-suture': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
@@ -52,6 +56,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   const { values, positionals } = parsed;
   if (values.help === true) return 'help';
   if (values['fail-fast'] === true && values['keep-going'] === true) throw new UsageError(`--keep-going and --fail-fast exclude each other\n${USAGE}`);
+  if (values['no-suture'] === true && values.kubeconfig !== undefined) throw new UsageError(`--no-suture is for the runner's own control plane; with --kubeconfig the runner starts no Suture anyway\n${USAGE}`);
   return {
     dirs: positionals.length > 0 ? positionals : [...DEFAULT_DIRS],
     report: values.report ?? DEFAULT_REPORT,
@@ -59,5 +64,6 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     kubeconfig: values.kubeconfig,
     keepGoing: values['fail-fast'] !== true,
     verbose: values.verbose === true,
+    noSuture: values['no-suture'] === true,
   };
 }

@@ -26,6 +26,8 @@ export interface ScenarioReport {
   readonly setupError?: string;
   /** Objects still present after cleanup (they may disturb the next scenarios). */
   readonly cleanupLeft: readonly string[];
+  /** Time spent deleting the scenario's objects and awaiting their removal afterwards. */
+  readonly cleanupMs: number;
   readonly durationMs: number;
   readonly steps: readonly StepRow[];
 }

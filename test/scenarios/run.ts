@@ -30,7 +30,7 @@ function log(line: string): void {
 function formatErrorReport(error: ScenarioFormatError): ScenarioReport {
   const reason = error.problems.join('; ');
   const step = { scenario: basename(error.file), step: 0, description: 'parse', expected: 'valid file', got: 'invalid', pass: false, message: '', reason, durationMs: 0 };
-  return { name: basename(error.file), file: error.file, source: '', setupError: error.message, cleanupLeft: [], durationMs: 0, steps: [step] };
+  return { name: basename(error.file), file: error.file, source: '', setupError: error.message, cleanupLeft: [], cleanupMs: 0, durationMs: 0, steps: [step] };
 }
 
 function selected(scenarios: readonly Scenario[], filter: string | undefined): Scenario[] {
@@ -66,7 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const report of reports) for (const row of report.steps) print(formatRow(row));
   if (chosen.length === 0) log(`no scenario to run in ${options.dirs.join(' ')}${options.filter === undefined ? '' : ` matching "${options.filter}"`}`);
   if (chosen.length > 0) {
-    const env = options.kubeconfig === undefined ? await startEnvironment(options.verbose ? log : () => undefined) : attachToCluster(options.kubeconfig);
+    const env = options.kubeconfig === undefined ? await startEnvironment({ log, progress: options.verbose ? log : () => undefined, withoutSuture: options.noSuture }) : attachToCluster(options.kubeconfig);
     try {
       reports.push(...(await runAll(env, chosen, options)));
     } finally {

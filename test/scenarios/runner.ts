@@ -137,9 +137,11 @@ export async function runScenario(deps: RunnerDeps, scenario: Scenario): Promise
     for (const r of steps) deps.print(formatRow(r));
   }
   const refs = [...scenarioRefs(scenario), ...created];
+  const cleanupStarted = deps.timing.now();
   const cleanupLeft = await cleanup(ctx, refs).catch((error: unknown) => [`cleanup failed: ${messageOf(error)}`]);
   if (cleanupLeft.length > 0) deps.log(`  cleanup of ${scenario.name} left: ${cleanupLeft.join(', ')}`);
+  const cleanupMs = Math.round(deps.timing.now() - cleanupStarted);
   const durationMs = Math.round(deps.timing.now() - started);
-  deps.log(`  ${scenario.name} took ${(durationMs / 1000).toFixed(1)}s`);
-  return { name: scenario.name, file: scenario.file, source: scenario.source, clock: scenario.clock, setupError, cleanupLeft, durationMs, steps };
+  deps.log(`  ${scenario.name} took ${(durationMs / 1000).toFixed(1)}s (cleanup ${(cleanupMs / 1000).toFixed(1)}s)`);
+  return { name: scenario.name, file: scenario.file, source: scenario.source, clock: scenario.clock, setupError, cleanupLeft, cleanupMs, durationMs, steps };
 }
