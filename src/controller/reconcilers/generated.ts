@@ -1,0 +1,72 @@
+// The objects Suture generated for leases (RBAC, NetworkPolicies), watched by label. They tell the lease reconciler
+// what exists that is no longer desired, and their events bring it back when someone edits or deletes one, or when
+// one outlives its lease (a lease deleted while Suture was down: the first list finds the orphan).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { LEASE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/constants.js';
+import type { KubeObject } from '../../api/types.js';
+import { leaseOfLabel } from '../../core/generate/names.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Clock } from '../clock.js';
+import { type Informer, type InformerTarget, createInformer } from '../informer.js';
+
+/** The kinds generated for leases. */
+export const GENERATED_KINDS: readonly Omit<InformerTarget, 'labelSelector'>[] = [
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', resource: 'clusterroles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', resource: 'clusterrolebindings' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', resource: 'roles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', resource: 'rolebindings' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', resource: 'networkpolicies' },
+];
+
+/** Objects labelled managed-by Suture that name a lease. */
+export const GENERATED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${LEASE_LABEL}`;
+
+export interface GeneratedObjectsDeps {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+}
+
+export class GeneratedObjects {
+  readonly informers: Informer[];
+
+  constructor(deps: GeneratedObjectsDeps) {
+    const informerDeps = { kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), ...(deps.clock === undefined ? {} : { clock: deps.clock }) };
+    this.informers = GENERATED_KINDS.map((target) => createInformer({ ...target, labelSelector: GENERATED_SELECTOR }, informerDeps));
+  }
+
+  /** Calls `enqueue` with the lease key (`namespace/name`) of every generated object that changes. */
+  onLeaseEvent(enqueue: (leaseKey: string) => void): void {
+    for (const informer of this.informers) {
+      informer.onEvent((event) => {
+        const lease = leaseOfLabel(event.object.metadata.labels?.[LEASE_LABEL]);
+        if (lease !== undefined) enqueue(`${lease.namespace}/${lease.name}`);
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced());
+  }
+
+  /** Every cached object generated for the lease labelled `<namespace>.<name>`, with apiVersion and kind set. */
+  forLease(lease: { namespace: string; name: string }): KubeObject[] {
+    const value = `${lease.namespace}.${lease.name}`;
+    return this.informers.flatMap((informer) =>
+      informer
+        .list()
+        .filter((o) => o.metadata.labels?.[LEASE_LABEL] === value)
+        .map((o) => ({ ...o, apiVersion: informer.target.apiVersion, kind: informer.target.kind })),
+    );
+  }
+}

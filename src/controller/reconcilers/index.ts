@@ -1,0 +1,201 @@
+// Wiring of the stores (every replica) and the reconcilers (leader only). main.ts calls:
+//
+//   const stores = createStores({ kubeConfig, logger, metrics, clock });      // every replica
+//   await stores.start();                                                      // before serving admission
+//   stores.hasSynced()                                                         // → /readyz
+//   // admission: stores.policies.policies(), stores.leases.leases(), stores.exceptions.exceptions(),
+//   //            decisionCounters(stores.policies, stores.exceptions) for the recorder
+//   const flusher = new StatusFlusher({ client, policies: stores.policies, exceptions: stores.exceptions, logger, clock });
+//   flusher.start();                                                           // every replica
+//   const reconcilers = createReconcilers({ ...deps, stores });
+//   elector callbacks: onStartedLeading → reconcilers.start(), onStoppedLeading → reconcilers.stop()
+//   on CA rotation → reconcilers.requestWebhookSync()
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { SutureException, SutureLease, SuturePolicy } from '../../api/types.js';
+import { API_VERSION } from '../../api/constants.js';
+import type { RbacObjects } from '../../core/generate/audit.js';
+import type { KindCatalog } from '../../core/generate/kinds.js';
+import type { IsolationConfig } from '../../core/generate/network.js';
+import type { WebhookConfig } from '../../core/generate/webhooks.js';
+import type { Snapshot } from '../../core/types.js';
+import type { ObjectClient } from '../../kube/client.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { type Informer, createInformer } from '../informer.js';
+import { Controller } from '../reconciler.js';
+import { ExceptionReconciler } from './exceptions.js';
+import { GeneratedObjects } from './generated.js';
+import { LeaseReconciler, apiServerEndpoints, leaseKeysAfterChange } from './leases.js';
+import { PolicyReconciler } from './policies.js';
+import { ExceptionStore, LeaseStore, PolicyStore } from './stores.js';
+import { WEBHOOKS_KEY, WebhookReconciler, watchWebhookConfigurations } from './webhooks.js';
+
+export { decisionCounters, ExceptionStore, LeaseStore, PolicyStore } from './stores.js';
+export { StatusFlusher } from './flush.js';
+
+export interface StoresDeps {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  /** The longest an exception may last (default 24h). */
+  maxExceptionSeconds?: number;
+}
+
+export interface Stores {
+  policies: PolicyStore;
+  leases: LeaseStore;
+  exceptions: ExceptionStore;
+  /** Starts the three informers (the stores subscribed at construction, so the first list is compiled). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  hasSynced(): boolean;
+  /** Resolves true once all three caches synced, false after `timeoutMs`. */
+  waitForSync(timeoutMs: number): Promise<boolean>;
+}
+
+function informerDeps(deps: { kubeConfig: KubeConfig; logger: Logger; metrics?: Metrics | undefined; clock?: Clock | undefined }): Parameters<typeof createInformer>[1] {
+  return { kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), ...(deps.clock === undefined ? {} : { clock: deps.clock }) };
+}
+
+/** The policy, lease and exception stores every replica serves admission from. */
+export function createStores(deps: StoresDeps): Stores {
+  const clock = deps.clock ?? systemClock;
+  const inf = informerDeps(deps);
+  const policyInformer = createInformer<SuturePolicy>({ apiVersion: API_VERSION, kind: 'SuturePolicy', resource: 'suturepolicies' }, inf);
+  const leaseInformer = createInformer<SutureLease>({ apiVersion: API_VERSION, kind: 'SutureLease', resource: 'sutureleases' }, inf);
+  const exceptionInformer = createInformer<SutureException>({ apiVersion: API_VERSION, kind: 'SutureException', resource: 'sutureexceptions' }, inf);
+  const informers: Informer[] = [policyInformer, leaseInformer, exceptionInformer];
+  const policies = new PolicyStore(policyInformer, deps.logger.child({ component: 'policy-store' }));
+  const leases = new LeaseStore(leaseInformer, { logger: deps.logger, clock });
+  const exceptions = new ExceptionStore(exceptionInformer, { logger: deps.logger, clock, ...(deps.maxExceptionSeconds === undefined ? {} : { maxDurationSeconds: deps.maxExceptionSeconds }) });
+  return {
+    policies,
+    leases,
+    exceptions,
+    start: async () => {
+      await Promise.all(informers.map((i) => i.start()));
+    },
+    stop: async () => {
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+    hasSynced: () => informers.every((i) => i.hasSynced()),
+    waitForSync: async (timeoutMs) => (await Promise.all(informers.map((i) => i.waitForSync(timeoutMs)))).every(Boolean),
+  };
+}
+
+export interface ReconcilersDeps {
+  kubeConfig: KubeConfig;
+  client: ObjectClient;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  stores: Stores;
+  snapshot: () => Snapshot;
+  catalog: () => KindCatalog;
+  /** Every Role, ClusterRole and binding, for the rights audit. Default: listed through `client` at each audit. */
+  rbac?: () => Promise<RbacObjects>;
+  /** For `network: Isolate`. Default: the `default/kubernetes` EndpointSlices, metrics port 8080. */
+  isolation?: () => Promise<IsolationConfig | undefined>;
+  webhooks: { config: Omit<WebhookConfig, 'caBundle'>; caBundle: () => string | undefined; ready?: () => boolean };
+  /** Workers per controller. Default 1 (2 for leases). */
+  workers?: number;
+  auditIntervalMs?: number;
+}
+
+export interface Reconcilers {
+  readonly leases: Controller;
+  readonly policies: Controller;
+  readonly exceptions: Controller;
+  readonly webhooks: Controller;
+  /** Starts the watches and workers (on becoming leader). */
+  start(): Promise<void>;
+  /** Stops workers and watches (on losing leadership or shutdown). */
+  stop(): Promise<void>;
+  /** Re-checks the webhook configurations now (after the CA rotated). */
+  requestWebhookSync(): void;
+}
+
+/** Lists every Role, ClusterRole and binding (the default source of the rights audit). */
+export async function listRbac(client: ObjectClient): Promise<RbacObjects> {
+  const v = 'rbac.authorization.k8s.io/v1';
+  const [roles, clusterRoles, roleBindings, clusterRoleBindings] = await Promise.all([
+    client.list(v, 'Role'),
+    client.list(v, 'ClusterRole'),
+    client.list(v, 'RoleBinding'),
+    client.list(v, 'ClusterRoleBinding'),
+  ]);
+  return { roles: roles.items, clusterRoles: clusterRoles.items, roleBindings: roleBindings.items, clusterRoleBindings: clusterRoleBindings.items };
+}
+
+function controllerDeps(deps: ReconcilersDeps): ConstructorParameters<typeof Controller>[1] {
+  return { logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), ...(deps.clock === undefined ? {} : { clock: deps.clock }) };
+}
+
+function leaseController(deps: ReconcilersDeps, generated: GeneratedObjects, clock: Clock): Controller {
+  const reconciler = new LeaseReconciler({
+    client: deps.client,
+    leases: deps.stores.leases,
+    generated,
+    snapshot: deps.snapshot,
+    catalog: deps.catalog,
+    rbac: deps.rbac ?? (() => listRbac(deps.client)),
+    isolation:
+      deps.isolation ??
+      (async () => {
+        const apiServer = await apiServerEndpoints(deps.client);
+        return apiServer === undefined ? undefined : { apiServer };
+      }),
+    clock,
+    ...(deps.auditIntervalMs === undefined ? {} : { auditIntervalMs: deps.auditIntervalMs }),
+  });
+  return new Controller(reconciler, controllerDeps(deps), { name: 'suturelease', workers: deps.workers ?? 2 });
+}
+
+/** The four leader-only controllers, wired to the stores' changes and to the objects they generate. */
+export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
+  const clock = deps.clock ?? systemClock;
+  const { stores } = deps;
+  const generated = new GeneratedObjects({ kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), clock });
+  const leases = leaseController(deps, generated, clock);
+  const policies = new Controller(new PolicyReconciler({ client: deps.client, policies: stores.policies, clock }), controllerDeps(deps), { name: 'suturepolicy', workers: deps.workers ?? 1 });
+  const exceptions = new Controller(new ExceptionReconciler({ client: deps.client, exceptions: stores.exceptions, clock }), controllerDeps(deps), { name: 'sutureexception', workers: deps.workers ?? 1 });
+  const webhookReconciler = new WebhookReconciler({ client: deps.client, policies: stores.policies, leases: stores.leases, catalog: deps.catalog, ...deps.webhooks });
+  const webhooks = new Controller(webhookReconciler, controllerDeps(deps), { name: 'webhooks', workers: 1 });
+  const configName = deps.webhooks.config.name ?? 'suture';
+  const watches = watchWebhookConfigurations(configName, { kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), clock }, () => webhooks.enqueue(WEBHOOKS_KEY));
+
+  const unsubscribe: (() => void)[] = [];
+  const subscribe = (): void => {
+    unsubscribe.push(stores.leases.onChange((key) => leaseKeysAfterChange(key, stores.leases).forEach((k) => leases.enqueue(k))));
+    unsubscribe.push(stores.leases.onChange(() => webhooks.enqueue(WEBHOOKS_KEY)));
+    unsubscribe.push(stores.policies.onChange((name) => policies.enqueue(name)));
+    unsubscribe.push(stores.policies.onChange(() => webhooks.enqueue(WEBHOOKS_KEY)));
+    unsubscribe.push(stores.exceptions.onChange((name) => exceptions.enqueue(name)));
+  };
+  generated.onLeaseEvent((key) => leases.enqueue(key));
+  const all = [leases, policies, exceptions, webhooks];
+  return {
+    leases,
+    policies,
+    exceptions,
+    webhooks,
+    start: async () => {
+      subscribe();
+      await Promise.all([generated.start(), ...watches.map((w) => w.start())]);
+      for (const lease of stores.leases.all()) leases.enqueue(`${lease.metadata.namespace ?? ''}/${lease.metadata.name ?? ''}`);
+      for (const p of stores.policies.informer.list()) policies.enqueue(p.metadata.name ?? '');
+      for (const x of stores.exceptions.informer.list()) exceptions.enqueue(x.metadata.name ?? '');
+      webhooks.enqueue(WEBHOOKS_KEY);
+      all.forEach((c) => c.start());
+    },
+    stop: async () => {
+      unsubscribe.splice(0).forEach((u) => u());
+      await Promise.all(all.map((c) => c.stop()));
+      await Promise.all([generated.stop(), ...watches.map((w) => w.stop())]);
+    },
+    requestWebhookSync: () => webhooks.enqueue(WEBHOOKS_KEY),
+  };
+}

@@ -1,0 +1,211 @@
+// The SutureLease reconciler (leader only): grants leases (core grantLeases over every lease), writes the holder's
+// scoped RBAC and isolation NetworkPolicy while a lease is granted and removes them otherwise, audits the holder's
+// effective rights, and writes status. Level-based: every lease change re-evaluates every lease, so deleting or
+// expiring a lease hands its scope to the one waiting. A lease's generated objects in its own namespace are owned by
+// it; the others are found by label and deleted explicitly (no finalizer: a lease can always be deleted, also while
+// Suture is down; what it leaves behind is found by label when Suture is back).
+import type { Condition, KubeObject, SutureLease, SutureLeaseStatus } from '../../api/types.js';
+import { type AuditResult, type RbacObjects, auditHolder } from '../../core/generate/audit.js';
+import type { KindCatalog } from '../../core/generate/kinds.js';
+import { type IsolationConfig, buildIsolationPolicy } from '../../core/generate/network.js';
+import { type ScopedRules, buildLeaseRbac, leaseNeeds } from '../../core/generate/rbac.js';
+import { type LeaseGrant, grantLeases } from '../../core/leases.js';
+import { subjectName } from '../../core/selectors.js';
+import type { Snapshot } from '../../core/types.js';
+import { validateLease } from '../../core/validate.js';
+import { type ObjectClient, splitKey } from '../../kube/client.js';
+import { compareResourceVersions } from '../../kube/quorum.js';
+import { LogKeys } from '../../observability/keys.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Clock } from '../clock.js';
+import { setCondition } from '../conditions.js';
+import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
+import { deleteObject, ensureObject, refOf, statusPatch, sutureRef } from './apply.js';
+import type { GeneratedObjects } from './generated.js';
+import type { LeaseStore } from './stores.js';
+
+export const LeaseConditions = { Granted: 'Granted', LeastPrivilege: 'LeastPrivilege' } as const;
+/** Default interval of the rights audit when nothing else changes. */
+export const DEFAULT_AUDIT_INTERVAL_MS = 10 * 60 * 1000;
+
+export interface LeaseReconcilerDeps {
+  client: ObjectClient;
+  leases: LeaseStore;
+  generated: GeneratedObjects;
+  /** The cluster as cached (conflicts: an existing object matching two leases is proof). */
+  snapshot: () => Snapshot;
+  /** Kinds → resources, from discovery. */
+  catalog: () => KindCatalog;
+  /** Every Role, ClusterRole and binding, for the rights audit. */
+  rbac: () => Promise<RbacObjects>;
+  /** The API server's addresses for `network: Isolate`; undefined when they cannot be found. */
+  isolation: () => Promise<IsolationConfig | undefined>;
+  clock: Clock;
+  auditIntervalMs?: number;
+}
+
+type LeaseRef = { namespace: string; name: string };
+
+function errorsMessage(errors: readonly { path: string; message: string }[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+}
+
+function leaseKey(lease: SutureLease): string {
+  return `${lease.metadata.namespace ?? ''}/${lease.metadata.name ?? ''}`;
+}
+
+function sameHolder(a: SutureLease, b: SutureLease): boolean {
+  const x = a.spec.holder;
+  const y = b.spec.holder;
+  return x.kind === y.kind && x.name === y.name && (x.namespace ?? '') === (y.namespace ?? '');
+}
+
+/** What every granted lease of the holder needs (the audit measures rights against this). */
+function holderNeeds(lease: SutureLease, all: readonly SutureLease[], grants: ReadonlyMap<string, LeaseGrant>, catalog: KindCatalog): ScopedRules[] {
+  const held = all.filter((l) => sameHolder(l, lease) && (leaseKey(l) === leaseKey(lease) || grants.get(leaseKey(l))?.phase === 'Granted'));
+  return held.flatMap((l) => leaseNeeds(l, catalog).needs);
+}
+
+function auditCondition(audit: AuditResult | undefined, generation: number | undefined): Parameters<typeof setCondition>[1] {
+  const g = generation === undefined ? {} : { observedGeneration: generation };
+  if (audit === undefined) return { type: LeaseConditions.LeastPrivilege, status: 'Unknown', reason: 'NotAudited', message: 'The holder was not audited', ...g };
+  if (audit.sensitive.length > 0) {
+    const what = audit.sensitive.map((e) => `${e.verbs.join(',')} ${e.resources.join(',')} in ${e.apiGroups.map((x) => (x === '' ? 'core' : x)).join(',')} via ${e.via}`).join('; ');
+    return { type: LeaseConditions.LeastPrivilege, status: 'False', reason: 'SensitivePermissions', message: `The holder can write what admission cannot protect: ${what}`, ...g };
+  }
+  if (audit.excess.length > 0) {
+    return { type: LeaseConditions.LeastPrivilege, status: 'False', reason: 'ExcessPermissions', message: `The holder can write ${audit.excess.length} more set(s) of resources than its leases need; see status.excessPermissions`, ...g };
+  }
+  return { type: LeaseConditions.LeastPrivilege, status: 'True', reason: 'Scoped', message: 'The holder can write no more than its leases need', ...g };
+}
+
+interface DesiredStatus {
+  grant: LeaseGrant;
+  generated: KubeObject[];
+  audit?: AuditResult;
+  notes: string[];
+}
+
+function buildStatus(lease: SutureLease, desired: DesiredStatus, now: Date): Record<string, unknown> {
+  const { grant, audit } = desired;
+  const generation = lease.metadata.generation;
+  const message = [grant.message, ...desired.notes].join('; ');
+  let conditions: Condition[] = setCondition(
+    lease.status?.conditions,
+    { type: LeaseConditions.Granted, status: grant.phase === 'Granted' ? 'True' : 'False', reason: grant.reason, message, ...(generation === undefined ? {} : { observedGeneration: generation }) },
+    now,
+  );
+  conditions = setCondition(conditions, auditCondition(audit, generation), now);
+  const status: SutureLeaseStatus = {
+    phase: grant.phase,
+    conditions,
+    grantedAt: grant.grantedAt,
+    expiresAt: grant.expiresAt,
+    conflictsWith: grant.conflictsWith.length > 0 ? grant.conflictsWith : undefined,
+    generated: desired.generated.length > 0 ? desired.generated.map((o) => ({ kind: o.kind, ...(o.metadata.namespace === undefined ? {} : { namespace: o.metadata.namespace }), name: o.metadata.name ?? '' })) : undefined,
+    excessPermissions: audit !== undefined && audit.excess.length > 0 ? audit.excess : undefined,
+    observedGeneration: generation,
+  };
+  return status;
+}
+
+export class LeaseReconciler implements Reconciler {
+  /** The object each status write returned: newer than the cache until the watch delivers it. */
+  private readonly written = new Map<string, SutureLease>();
+
+  constructor(private readonly deps: LeaseReconcilerDeps) {}
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const ref = splitKey(key);
+    const cached = this.deps.leases.get(key);
+    const lease = cached === undefined ? undefined : this.freshest(cached);
+    if (cached === undefined) this.written.delete(key);
+    if (lease === undefined || lease.metadata.deletionTimestamp !== undefined) {
+      await this.prune(ref, [], ctx.logger);
+      return;
+    }
+    const now = new Date(this.deps.clock.now());
+    const errors = validateLease(lease);
+    if (errors.length > 0) {
+      await this.prune(ref, [], ctx.logger);
+      const grant: LeaseGrant = { phase: 'Invalid', conflictsWith: [], reason: 'InvalidSpec', message: errorsMessage(errors) };
+      await this.writeStatus(lease, buildStatus(lease, { grant, generated: [], notes: [] }, now), ctx.logger);
+      return;
+    }
+    return this.converge(lease, now, ctx.logger);
+  }
+
+  /**
+   * The cached lease, or the one this reconciler last wrote when the cache has not caught up with it yet: a status
+   * judged on a stale cache would move grantedAt or flip a phase back (grants depend on the last status written).
+   */
+  private freshest(cached: SutureLease): SutureLease {
+    const key = leaseKey(cached);
+    const mine = this.written.get(key);
+    if (mine === undefined || mine.metadata.uid !== cached.metadata.uid) return cached;
+    const order = compareResourceVersions(cached.metadata.resourceVersion ?? '', mine.metadata.resourceVersion ?? '');
+    if (order !== undefined && order >= 0) {
+      this.written.delete(key);
+      return cached;
+    }
+    return order === undefined ? cached : mine;
+  }
+
+  private async converge(lease: SutureLease, now: Date, logger: Logger): Promise<ReconcileResult> {
+    const all = this.deps.leases.all().map((l) => this.freshest(l));
+    const grants = grantLeases(all, this.deps.snapshot(), now);
+    const grant = grants.get(leaseKey(lease)) ?? { phase: 'Pending', conflictsWith: [], reason: 'Pending', message: 'Not evaluated yet' };
+    const catalog = this.deps.catalog();
+    const plan = buildLeaseRbac(lease, catalog);
+    const desired = grant.phase === 'Granted' ? [...plan.objects, ...(await this.network(lease))] : [];
+    for (const obj of desired) await ensureObject(this.deps.client, obj, logger);
+    await this.prune({ namespace: lease.metadata.namespace ?? '', name: lease.metadata.name ?? '' }, desired, logger);
+    const audit = auditHolder(lease.spec.holder, await this.deps.rbac(), holderNeeds(lease, all, grants, catalog));
+    await this.writeStatus(lease, buildStatus(lease, { grant, generated: desired, audit, notes: grant.phase === 'Granted' ? plan.notes : [] }, now), logger);
+    return { requeueAfter: this.requeueAfter(grant, now) };
+  }
+
+  private requeueAfter(grant: LeaseGrant, now: Date): number {
+    const audit = this.deps.auditIntervalMs ?? DEFAULT_AUDIT_INTERVAL_MS;
+    const expiry = grant.phase === 'Granted' && grant.expiresAt !== undefined ? Date.parse(grant.expiresAt) - now.getTime() : Number.POSITIVE_INFINITY;
+    // One second past expiry: the grant is judged at a time strictly after it.
+    return Math.max(1, Math.min(audit, expiry + 1000));
+  }
+
+  private async network(lease: SutureLease): Promise<KubeObject[]> {
+    if ((lease.spec.network ?? 'None') !== 'Isolate') return [];
+    const config = await this.deps.isolation();
+    if (config === undefined) throw new Error(`cannot isolate the holder of lease ${leaseKey(lease)}: the API server's endpoints are unknown`);
+    const policy = buildIsolationPolicy(lease, config);
+    return policy === undefined ? [] : [policy];
+  }
+
+  /** Deletes what was generated for the lease and is not desired (all of it when the lease is gone or not granted). */
+  private async prune(ref: LeaseRef, desired: readonly KubeObject[], logger: Logger): Promise<void> {
+    const keep = new Set(desired.map((o) => JSON.stringify(refOf(o))));
+    for (const obj of this.deps.generated.forLease(ref)) {
+      if (!keep.has(JSON.stringify(refOf(obj)))) await deleteObject(this.deps.client, obj, logger);
+    }
+  }
+
+  private async writeStatus(lease: SutureLease, desired: Record<string, unknown>, logger: Logger): Promise<void> {
+    const patch = statusPatch(lease.status, desired);
+    if (patch === undefined) return;
+    const updated = await this.deps.client.patchStatus<SutureLease>(sutureRef('SutureLease', lease), patch);
+    this.written.set(leaseKey(lease), updated);
+    logger.info('Updated SutureLease status', { [LogKeys.lease]: leaseKey(lease), phase: desired['phase'], [LogKeys.holder]: subjectName(lease.spec.holder) });
+  }
+}
+
+/** Every lease key to reconcile when `key` changed: grants interact, so all of them (and `key`, which may be gone). */
+export function leaseKeysAfterChange(key: string, leases: LeaseStore): string[] {
+  return [...new Set([key, ...leases.all().map(leaseKey)])];
+}
+
+/** The API server's endpoint IPs and port, from the `default/kubernetes` EndpointSlices (for `network: Isolate`). */
+export async function apiServerEndpoints(client: ObjectClient): Promise<IsolationConfig['apiServer'] | undefined> {
+  const list = await client.list('discovery.k8s.io/v1', 'EndpointSlice', { namespace: 'default', labelSelector: 'kubernetes.io/service-name=kubernetes' });
+  const ips = list.items.flatMap((s) => ((s['endpoints'] ?? []) as { addresses?: string[] }[]).flatMap((e) => e.addresses ?? []));
+  const port = list.items.flatMap((s) => ((s['ports'] ?? []) as { port?: number }[]).map((p) => p.port)).find((p) => p !== undefined);
+  return ips.length === 0 || port === undefined ? undefined : { ips, port };
+}
