@@ -197,8 +197,12 @@ describe('reconcilers (real API server)', function () {
 
     it('are regenerated after a policy change', async () => {
       const match = [{ apiGroups: ['apps'], kinds: ['DaemonSet'] }];
-      await client.mergePatch({ apiVersion: API_VERSION, kind: 'SuturePolicy', name: 'it-ready' }, { spec: { match, operations: ['UPDATE'] } });
+      // Humans named by the policy: the API server must accept the CEL of matchConditions that names them.
+      const subjects = [{ kind: 'User', name: 'alice' }, { kind: 'Group', name: 'ops' }, { kind: 'ServiceAccount', namespace: leaseNs, name: '*' }];
+      await client.mergePatch({ apiVersion: API_VERSION, kind: 'SuturePolicy', name: 'it-ready' }, { spec: { match, operations: ['UPDATE'], subjects } });
       await eventually('daemonsets in the rules', async () => (await hooks('ValidatingWebhookConfiguration'))[0]?.rules?.some((r) => r.resources.includes('daemonsets')) ?? false, 30_000);
+      const conditions = (await client.get<KubeObject & { webhooks: { matchConditions?: { expression: string }[] }[] }>(ref('ValidatingWebhookConfiguration'))).webhooks[0]?.matchConditions;
+      expect(conditions?.[0]?.expression).to.include("in ['alice']").and.include("g in ['ops']");
     });
 
     it('are repaired within seconds after deletion', async () => {
