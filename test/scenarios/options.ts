@@ -1,6 +1,7 @@
 // The runner's command line.
 
 import { parseArgs } from 'node:util';
+import { parseDuration } from './duration.js';
 
 export interface RunOptions {
   readonly dirs: readonly string[];
@@ -12,6 +13,8 @@ export interface RunOptions {
   readonly verbose: boolean;
   /** Start the control plane but not Suture: for the runner's self-test (test/scenarios/selftest) only. */
   readonly noSuture: boolean;
+  /** How long to wait for Suture's objects to be ready after setup. */
+  readonly readyTimeoutMs: number;
 }
 
 export const DEFAULT_DIRS = ['../shared/scenarios', 'test/scenarios'] as const;
@@ -25,6 +28,7 @@ export const USAGE = `usage: npx tsx test/scenarios/run.ts [options] [dir|file .
   --report <file>       JSON report (default ${DEFAULT_REPORT})
   --keep-going          run every scenario even after failures (default)
   --fail-fast           stop after the first scenario with a failed step
+  --ready-timeout <d>   how long Suture's objects may take to be ready (default 30s)
   --no-suture           start the control plane but not Suture (runner self-test; Suture scenarios then fail)
   --verbose             progress of the control plane and Suture on stderr
   --help`;
@@ -47,6 +51,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
         'fail-fast': { type: 'boolean' },
         verbose: { type: 'boolean' },
         'no-suture': { type: 'boolean' },
+        'ready-timeout': { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -57,7 +62,10 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   if (values.help === true) return 'help';
   if (values['fail-fast'] === true && values['keep-going'] === true) throw new UsageError(`--keep-going and --fail-fast exclude each other\n${USAGE}`);
   if (values['no-suture'] === true && values.kubeconfig !== undefined) throw new UsageError(`--no-suture is for the runner's own control plane; with --kubeconfig the runner starts no Suture anyway\n${USAGE}`);
+  const readyTimeoutMs = parseDuration(values['ready-timeout'] ?? '30s');
+  if (readyTimeoutMs === undefined) throw new UsageError(`--ready-timeout takes a duration like 30s or 2m\n${USAGE}`);
   return {
+    readyTimeoutMs,
     dirs: positionals.length > 0 ? positionals : [...DEFAULT_DIRS],
     report: values.report ?? DEFAULT_REPORT,
     filter: values.filter,

@@ -39,7 +39,7 @@ function selected(scenarios: readonly Scenario[], filter: string | undefined): S
 }
 
 async function runAll(env: Environment, scenarios: readonly Scenario[], options: RunOptions): Promise<ScenarioReport[]> {
-  const deps: RunnerDeps = { ...env, timing: realTiming, wallClock: Date.now, verifier: new IdentityVerifier(env), print, log };
+  const deps: RunnerDeps = { ...env, timing: realTiming, wallClock: Date.now, verifier: new IdentityVerifier(env), print, log, sutureReadyTimeoutMs: options.readyTimeoutMs };
   const reports: ScenarioReport[] = [];
   for (const scenario of scenarios) {
     const report = await runScenario(deps, scenario);
