@@ -87,6 +87,12 @@ describe('options', () => {
     expect(parseOptions(['--help'])).to.equal('help');
   });
 
+  it('reads --ready-timeout as a duration', () => {
+    expect(parseOptions([])).to.deep.include({ readyTimeoutMs: 30_000 });
+    expect(parseOptions(['--ready-timeout', '2m'])).to.deep.include({ readyTimeoutMs: 120_000 });
+    expect(() => parseOptions(['--ready-timeout', 'soon'])).to.throw(UsageError, /duration/);
+  });
+
   it('refuses unknown and contradictory options', () => {
     expect(() => parseOptions(['--nope'])).to.throw(UsageError);
     expect(() => parseOptions(['--keep-going', '--fail-fast'])).to.throw(UsageError, /exclude each other/);
