@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,9 @@ import { expect } from 'chai';
 import { loadScenarios, parseScenario, ScenarioFormatError, scenarioFiles } from '../../scenarios/parse.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const folders = [join(repo, '..', 'shared', 'scenarios'), join(repo, 'test', 'scenarios'), join(repo, 'test', 'scenarios', 'selftest')];
+const shared = join(repo, '..', 'shared', 'scenarios');
+/** ../shared/scenarios is beside the repository in the project's workspace; a bare checkout has only its own. */
+const folders = [shared, join(repo, 'test', 'scenarios'), join(repo, 'test', 'scenarios', 'selftest')].filter((dir) => existsSync(dir));
 
 const minimal = `
 name: minimal
@@ -33,6 +35,7 @@ function withStep(step: string): string {
 }
 
 describe('scenario files', () => {
+  if (!existsSync(shared)) it.skip(`${shared} parses (not present beside this checkout)`);
   for (const folder of folders) {
     for (const file of scenarioFiles(folder)) {
       it(`${file.slice(repo.length - 4)} parses`, () => {
