@@ -6,11 +6,12 @@ import { AUDIT_DECISION, AUDIT_POLICY, AUDIT_VERDICT } from '../api/constants.js
 import type { Enforcement, KubeObject } from '../api/types.js';
 import { celVariables, type CelVariables } from './cel.js';
 import { evaluateConditions } from './conditions.js';
-import { computeImpact } from './impact.js';
+import { computeImpact, groupAffected } from './impact.js';
 import { evaluateInvariant, type InvariantResult } from './invariants.js';
-import { checkLeases, leaseCovers, stampPatch, type LeaseViolation } from './leases.js';
+import { checkLeases, leaseCovers, leasesTouching, stampPatch, type LeaseViolation } from './leases.js';
 import type { CompiledException, CompiledPolicy } from './policy.js';
-import { matchesObjectSelector, serviceAccountOf, subjectMatches } from './selectors.js';
+import { indexFor, type SelectorIndex } from './selector-index.js';
+import { matchesObjectSelector, selectorGroupVerdict, serviceAccountOf, subjectMatches } from './selectors.js';
 import { describeObject, projectSnapshot } from './snapshot.js';
 import {
   Verdicts,
@@ -22,6 +23,7 @@ import {
   type DecisionInput,
   type Impact,
   type JsonPatchOperation,
+  type LeaseState,
   type Snapshot,
   type StageRecord,
   type Verdict,
@@ -81,10 +83,25 @@ function policyBinds(policy: CompiledPolicy, request: AdmissionRequest): boolean
 
 // ------------------------------------------------------------------------------------------------ stage: match
 
-function matchedBy(policy: CompiledPolicy, impact: Impact, snapshot: Snapshot): Affected[] {
-  return impact.affected.filter(
-    (a) => policy.operations.includes(a.effect) && policy.match.some((sel) => matchesObjectSelector(sel, a.before ?? a.object, snapshot) || matchesObjectSelector(sel, a.object, snapshot)),
-  );
+function entryMatches(policy: CompiledPolicy, a: Affected, snapshot: Snapshot): boolean {
+  return policy.match.some((sel) => matchesObjectSelector(sel, a.before ?? a.object, snapshot) || (a.before !== undefined && matchesObjectSelector(sel, a.object, snapshot)));
+}
+
+/**
+ * The affected entries a policy matches with an effect in its operations. Selectors are judged once per group of
+ * entries sharing group, kind and namespace; only groups some selector matches in part are tested object by object.
+ */
+function matchedBy(policy: CompiledPolicy, groups: readonly Affected[][], snapshot: Snapshot): Affected[] {
+  const out: Affected[] = [];
+  for (const group of groups) {
+    const first = group[0];
+    if (first === undefined) continue;
+    const verdicts = policy.match.map((sel) => selectorGroupVerdict(sel, first.before ?? first.object, snapshot));
+    if (verdicts.every((v) => v === 'none')) continue;
+    const whole = verdicts.includes('all');
+    for (const a of group) if (policy.operations.includes(a.effect) && (whole || entryMatches(policy, a, snapshot))) out.push(a);
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------ stage: invariants
@@ -93,6 +110,12 @@ interface RequestContext {
   request: AdmissionRequest;
   input: DecisionInput;
   impact: Impact;
+  /** impact.affected grouped by group, kind and namespace. */
+  groups: Affected[][];
+  /** The leases that may cover something the request affects (the others cannot matter). */
+  leases: LeaseState[];
+  /** matchedBy results by policy match signature, for this decision. */
+  matchedBySignature: Map<string, Affected[]>;
   before: Snapshot;
   after: Snapshot;
   now: number;
@@ -139,9 +162,31 @@ function recordInvariant(policy: CompiledPolicy, entry: { name: string; r: Invar
   out.violations.push({ policy, invariant: name, enforcement: policy.enforcement, message, matched, error: r.result === 'error' });
 }
 
+/** Policies with the same match and operations (tenants' copies of one rule) share one computation per decision. */
+const matchSignatures = new WeakMap<CompiledPolicy, string>();
+
+function signatureOf(policy: CompiledPolicy): string {
+  let sig = matchSignatures.get(policy);
+  if (sig === undefined) {
+    sig = JSON.stringify([policy.match, policy.operations]);
+    matchSignatures.set(policy, sig);
+  }
+  return sig;
+}
+
+function matchedFor(policy: CompiledPolicy, ctx: RequestContext): Affected[] {
+  const sig = signatureOf(policy);
+  let matched = ctx.matchedBySignature.get(sig);
+  if (matched === undefined) {
+    matched = matchedBy(policy, ctx.groups, ctx.before);
+    ctx.matchedBySignature.set(sig, matched);
+  }
+  return matched;
+}
+
 function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {
   if (!policyBinds(policy, ctx.request)) return;
-  const matched = matchedBy(policy, ctx.impact, ctx.before);
+  const matched = matchedFor(policy, ctx);
   if (matched.length === 0) return;
   const conditions = evaluateConditions(policy, { now: ctx.now, metrics: ctx.input.metrics, vars: ctx.vars });
   out.conditionChecks.push(...conditions.checks);
@@ -154,10 +199,20 @@ function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: Policy
   for (const [name, r] of invariantsOf(policy, matched, ctx).results) recordInvariant(policy, { name, r, matched }, out);
 }
 
+const policyIndexes = new WeakMap<readonly CompiledPolicy[], SelectorIndex<CompiledPolicy>>();
+const leaseIndexes = new WeakMap<readonly LeaseState[], SelectorIndex<LeaseState>>();
+
 function evaluatePolicies(ctx: RequestContext): PolicyOutcome {
   const out: PolicyOutcome = { violations: [], budgets: [], averts: [], checks: [], conditionChecks: [], readsState: false };
-  for (const policy of ctx.input.policies) evaluatePolicy(policy, ctx, out);
+  const candidates = indexFor(policyIndexes, ctx.input.policies, (p) => p.match).candidates(ctx.groups);
+  for (const policy of candidates) evaluatePolicy(policy, ctx, out);
   return out;
+}
+
+/** The leases that may cover what the request affects. */
+function touchingLeases(leases: readonly LeaseState[], groups: readonly Affected[][], snapshot: Snapshot): LeaseState[] {
+  const candidates = new Set(indexFor(leaseIndexes, leases, (l) => l.lease.spec.resources).candidates(groups));
+  return leasesTouching(leases, groups, snapshot, candidates);
 }
 
 // ------------------------------------------------------------------------------------------------ stage: exceptions
@@ -232,10 +287,10 @@ function messageOf(request: AdmissionRequest, v: Verdictable & { verdict: Verdic
 
 // ------------------------------------------------------------------------------------------------ the pipeline
 
-function leaseOfTarget(request: AdmissionRequest, input: DecisionInput, snapshot: Snapshot): KubeObject | null {
+function leaseOfTarget(request: AdmissionRequest, leases: readonly LeaseState[], snapshot: Snapshot): KubeObject | null {
   const target = request.object ?? request.oldObject;
   if (target === undefined || target === null) return null;
-  const found = input.leases.find((l) => l.granted && leaseCovers(l.lease, target, snapshot) !== undefined);
+  const found = leases.find((l) => l.granted && leaseCovers(l.lease, target, snapshot) !== undefined);
   return found?.lease ?? null;
 }
 
@@ -243,7 +298,9 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
   const before = input.snapshot;
   const impact = computeImpact(request, before, { maxObjects: IMPACT_CAP });
   const after = projectSnapshot(before, impact);
-  const lease = leaseOfTarget(request, input, before);
+  const groups = groupAffected(impact);
+  const leases = touchingLeases(input.leases, groups, before);
+  const lease = leaseOfTarget(request, leases, before);
   const vars = celVariables({
     request,
     object: request.object ?? null,
@@ -254,7 +311,7 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
     lease,
     now,
   });
-  return { request, input, impact, before, after, now, vars, lease };
+  return { request, input, impact, groups, leases, matchedBySignature: new Map(), before, after, now, vars, lease };
 }
 
 function exemptDecision(request: AdmissionRequest, reason: string): Decision {
@@ -361,8 +418,8 @@ export function decide(request: AdmissionRequest, input: DecisionInput, now: Dat
     { stage: 'exempt', summary: `${request.userInfo.username} is governed`, checks: [] },
     { stage: 'impact', summary: impactPhrase(ctx.impact), checks: [] },
   ];
-  const leases = checkLeases(request, ctx.impact, input.leases, ctx.before);
-  const stamp = stampPatch(request, input.leases, ctx.before);
+  const leases = checkLeases(request, ctx.impact, ctx.leases, ctx.before);
+  const stamp = stampPatch(request, ctx.leases, ctx.before);
   trace.push({ stage: 'leases', summary: `${leases.violations.length} lease violation(s)`, checks: leases.checks });
 
   const outcome = evaluatePolicies(ctx);

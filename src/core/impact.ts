@@ -352,3 +352,19 @@ export function computeImpact(request: AdmissionRequest, snapshot: Snapshot, lim
   else if (request.operation === 'DELETE') impactOfDelete(c, request, snapshot);
   return toImpact(c);
 }
+
+/**
+ * The affected entries grouped by group, kind and namespace (of the object before the request), in first-seen
+ * order: selectors that decide on those alone are then judged once per group instead of once per object.
+ */
+export function groupAffected(impact: Impact): Affected[][] {
+  const groups = new Map<string, Affected[]>();
+  for (const a of impact.affected) {
+    const o = a.before ?? a.object;
+    const key = `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}`;
+    const list = groups.get(key);
+    if (list === undefined) groups.set(key, [a]);
+    else list.push(a);
+  }
+  return [...groups.values()];
+}

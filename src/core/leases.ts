@@ -4,7 +4,7 @@ import { LEASE_LABEL } from '../api/constants.js';
 import type { KubeObject, LabelSelector, LeasePhase, LeaseResource, Subject, SutureLease } from '../api/types.js';
 import { inRequestNamespace } from './impact.js';
 import { describeObject } from './snapshot.js';
-import { matchesObjectSelector, subjectMatches, subjectName } from './selectors.js';
+import { matchesObjectSelector, selectorGroupVerdict, subjectMatches, subjectName } from './selectors.js';
 import { parseDuration } from './units.js';
 import type { AdmissionRequest, Affected, CheckResult, Impact, JsonPatchOperation, LeaseState, Snapshot } from './types.js';
 
@@ -531,4 +531,31 @@ export function stampPatch(request: AdmissionRequest, leases: readonly LeaseStat
   if (stampOf(obj) === value) return [];
   if (obj.metadata.labels === undefined) return [{ op: 'add', path: '/metadata/labels', value: { [LEASE_LABEL]: value } }];
   return [{ op: 'add', path: `/metadata/labels/${escapePointer(LEASE_LABEL)}`, value }];
+}
+
+/**
+ * The leases that may cover something among the affected entries (grouped by group, kind and namespace, see
+ * impact.ts groupAffected): a resource the group does not exclude, or a stamp label an entry carries before or after.
+ * A cheap filter before checkLeases, which then judges object by object. `candidates`, when given, are the only
+ * leases whose resources can match (from a SelectorIndex); stamped leases count whatever their resources.
+ */
+export function leasesTouching(
+  leases: readonly LeaseState[],
+  groups: readonly (readonly Affected[])[],
+  snapshot: Snapshot,
+  candidates?: ReadonlySet<LeaseState>,
+): LeaseState[] {
+  const stamps = new Set<string>();
+  for (const group of groups) {
+    for (const a of group) {
+      const before = a.before?.metadata.labels?.[LEASE_LABEL];
+      const after = a.object.metadata.labels?.[LEASE_LABEL];
+      if (before !== undefined) stamps.add(before);
+      if (after !== undefined) stamps.add(after);
+    }
+  }
+  const representatives = groups.map((g) => (g[0]?.before ?? g[0]?.object) as KubeObject).filter((o) => o !== undefined);
+  const covers = (l: LeaseState): boolean =>
+    (candidates === undefined || candidates.has(l)) && l.lease.spec.resources.some((r) => representatives.some((rep) => selectorGroupVerdict(r, rep, snapshot) !== 'none'));
+  return leases.filter((l) => stamps.has(stampValue(l.lease)) || covers(l));
 }

@@ -230,6 +230,32 @@ export function matchesObjectSelector(sel: ObjectSelector, obj: KubeObject, snap
   return true;
 }
 
+/** The fields judged on an object's group, kind and namespace alone (for objects other than Namespaces). */
+const GROUP_CHECKS: readonly SelectorCheck[] = [apiGroupsCheck, kindsCheck, namespacesCheck, namespaceSelectorCheck];
+
+function hasEntries(list: readonly string[] | undefined): boolean {
+  return list !== undefined && list.length > 0 && !list.includes('*');
+}
+
+function selectsByLabels(sel: LabelSelector | undefined): boolean {
+  return sel !== undefined && (Object.keys(sel.matchLabels ?? {}).length > 0 || (sel.matchExpressions ?? []).length > 0);
+}
+
+/** Whether a selector matches none, all, or only some of the objects sharing one group, kind and namespace. */
+export type GroupVerdict = 'none' | 'all' | 'some';
+
+/**
+ * Judges a selector once for every object of the same group, kind and namespace as `representative`: 'none' when
+ * the group, kind or namespace fields exclude them, 'all' when no name or label field is left to tell them apart,
+ * 'some' otherwise (then test each object). A Namespace is judged by its own name and labels: 'some' unless its
+ * group or kind is excluded.
+ */
+export function selectorGroupVerdict(sel: ObjectSelector, representative: KubeObject, snapshot: Snapshot): GroupVerdict {
+  if (isNamespaceObject(representative)) return apiGroupsCheck.passes(sel, representative, snapshot) && kindsCheck.passes(sel, representative, snapshot) ? 'some' : 'none';
+  for (const check of GROUP_CHECKS) if (!check.passes(sel, representative, snapshot)) return 'none';
+  return hasEntries(sel.names) || (sel.namePrefixes ?? []).length > 0 || selectsByLabels(sel.selector) ? 'some' : 'all';
+}
+
 /** Why an object does not match an object selector (the first failing field), or undefined when it does. */
 export function objectSelectorMismatch(sel: ObjectSelector, obj: KubeObject, snapshot: Snapshot): Mismatch {
   const failing = OBJECT_CHECKS.find((check) => !check.passes(sel, obj, snapshot));

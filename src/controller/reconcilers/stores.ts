@@ -66,6 +66,7 @@ const VERDICT_FIELD: Record<PolicyVerdict, 'denied' | 'warned' | 'audited'> = { 
 
 export class PolicyStore {
   private readonly states = new Map<string, PolicyState>();
+  private inForce: CompiledPolicy[] | undefined;
   private readonly listeners = new Listeners();
   private deltas = new Map<string, DecisionDelta>();
 
@@ -81,8 +82,10 @@ export class PolicyStore {
   }
 
   /** The compiled policies in force, by name. */
+  /** The policies in force, sorted by name; the same array until a policy changes (decisions index it by identity). */
   policies(): CompiledPolicy[] {
-    return [...this.states.values()].flatMap((s) => (s.inForce === undefined ? [] : [s.inForce])).sort((a, b) => a.name.localeCompare(b.name));
+    this.inForce ??= [...this.states.values()].flatMap((s) => (s.inForce === undefined ? [] : [s.inForce])).sort((a, b) => a.name.localeCompare(b.name));
+    return this.inForce;
   }
 
   get(name: string): CompiledPolicy | undefined {
@@ -124,6 +127,7 @@ export class PolicyStore {
     const name = event.object.metadata.name ?? event.key;
     if (event.type === 'delete') this.states.delete(name);
     else this.compile(name, event.object);
+    this.inForce = undefined;
     this.listeners.notify(name, this.logger);
   }
 
@@ -160,12 +164,16 @@ export function leaseInForce(lease: SutureLease, now: number): boolean {
 
 export class LeaseStore {
   private readonly listeners = new Listeners();
+  private sorted: SutureLease[] | undefined;
 
   constructor(
     readonly informer: Informer<SutureLease>,
     private readonly deps: { logger: Logger; clock: Clock },
   ) {
-    informer.onEvent((event) => this.listeners.notify(event.key, deps.logger));
+    informer.onEvent((event) => {
+      this.sorted = undefined;
+      this.listeners.notify(event.key, deps.logger);
+    });
   }
 
   hasSynced(): boolean {
@@ -178,10 +186,11 @@ export class LeaseStore {
     return this.all().map((lease) => ({ lease, granted: leaseInForce(lease, now) }));
   }
 
-  /** Every cached lease, sorted by namespace/name. */
+  /** Every cached lease, sorted by namespace/name; the same array until a lease changes. */
   all(): SutureLease[] {
     const key = (l: SutureLease): string => `${l.metadata.namespace ?? ''}/${l.metadata.name ?? ''}`;
-    return [...this.informer.list()].sort((a, b) => key(a).localeCompare(key(b)));
+    this.sorted ??= [...this.informer.list()].sort((a, b) => key(a).localeCompare(key(b)));
+    return this.sorted;
   }
 
   /** `namespace/name` */
@@ -211,6 +220,7 @@ export interface ExceptionState {
 
 export class ExceptionStore {
   private readonly states = new Map<string, ExceptionState>();
+  private compiled: CompiledException[] | undefined;
   private readonly listeners = new Listeners();
   private uses = new Map<string, ExceptionUses>();
 
@@ -230,8 +240,10 @@ export class ExceptionStore {
   }
 
   /** Valid exceptions, expired ones included (decide ignores those at its `now`). */
+  /** Compiled exceptions, sorted by name; the same array until an exception changes. */
   exceptions(): CompiledException[] {
-    return [...this.states.values()].flatMap((s) => (s.compiled === undefined ? [] : [s.compiled])).sort((a, b) => a.name.localeCompare(b.name));
+    this.compiled ??= [...this.states.values()].flatMap((s) => (s.compiled === undefined ? [] : [s.compiled])).sort((a, b) => a.name.localeCompare(b.name));
+    return this.compiled;
   }
 
   state(name: string): ExceptionState | undefined {
@@ -263,6 +275,7 @@ export class ExceptionStore {
     const name = event.object.metadata.name ?? event.key;
     if (event.type === 'delete') this.states.delete(name);
     else this.compile(name, event.object);
+    this.compiled = undefined;
     this.listeners.notify(name, this.deps.logger);
   }
 
