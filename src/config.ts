@@ -34,10 +34,20 @@ export interface Config {
   namespace: string;
   /** This replica's name: the pod name, or hostname-pid outside a pod. */
   podName: string;
-  webhook: BindAddress & { certDir: string; failurePolicy: FailurePolicy };
-  /** undefined: metrics disabled (--metrics-bind-address=0). */
-  metrics: BindAddress | undefined;
-  health: BindAddress;
+  /**
+   * The HTTPS server every replica runs: admission (/validate, /mutate, /validate-objects), /healthz, /readyz,
+   * /metrics and /decisions/<id>. The API server reaches it through `service` in a cluster, or `url` when Suture runs
+   * outside the cluster (local development: https://127.0.0.1:<port>).
+   */
+  webhook: BindAddress & {
+    service: string;
+    url: string | undefined;
+    /** `secret`: Suture generates and rotates its own CA and serving certificate in `certSecret`; `dir`: files (cert-manager) in `certDir`. */
+    certSource: 'secret' | 'dir';
+    certSecret: string;
+    certDir: string;
+    failurePolicy: FailurePolicy;
+  };
   exemptions: { namespaces: string[]; users: string[]; groups: string[] };
   leaderElection: LeaderElectionSettings;
   /** SutureExceptions expiring further out than this are refused. */
@@ -55,9 +65,9 @@ export const defaults = {
   webhookHost: '0.0.0.0',
   webhookPort: 9443,
   certDir: '/tmp/k8s-webhook-server/serving-certs',
+  certSecret: 'suture-webhook-cert',
+  webhookService: 'suture-webhook',
   failurePolicy: 'Fail' as FailurePolicy,
-  metricsBindAddress: ':8080',
-  healthBindAddress: ':8081',
   leaderElectionId: 'suture-leader',
   leaseDuration: '10s',
   renewDeadline: '8s',
@@ -129,6 +139,10 @@ const options = {
   'webhook-host': { type: 'string' },
   'webhook-port': { type: 'string' },
   'cert-dir': { type: 'string' },
+  'cert-source': { type: 'string' },
+  'cert-secret': { type: 'string' },
+  'webhook-service': { type: 'string' },
+  'webhook-url': { type: 'string' },
   'failure-policy': { type: 'string' },
   'exempt-namespace': { type: 'string', multiple: true },
   'exempt-user': { type: 'string', multiple: true },
@@ -139,8 +153,6 @@ const options = {
   'lease-duration': { type: 'string' },
   'renew-deadline': { type: 'string' },
   'retry-period': { type: 'string' },
-  'metrics-bind-address': { type: 'string' },
-  'health-probe-bind-address': { type: 'string' },
   'max-exception-duration': { type: 'string' },
   'freshness-timeout': { type: 'string' },
   workers: { type: 'string' },
@@ -197,16 +209,7 @@ class Reader {
     return fallback;
   }
 
-  /** "host:port", ":port" (all interfaces); "0" disables when allowed. */
-  bindAddress(flag: keyof typeof options, fallback: string, canDisable: boolean): BindAddress | undefined {
-    const text = this.string(flag, undefined, fallback);
-    if (canDisable && text === '0') return undefined;
-    const match = /^(.*):(\d{1,5})$/.exec(text);
-    const port = Number(match?.[2]);
-    if (match !== null && port >= 1 && port <= 65535) return { host: match[1] === '' ? '0.0.0.0' : (match[1] ?? ''), port };
-    this.problems.push(`--${flag}=${text} must be host:port or :port${canDisable ? ', or 0 to disable' : ''}`);
-    return undefined;
-  }
+
 }
 
 function kubeconfigSource(reader: Reader, env: Env): KubeConfigSource {
@@ -262,6 +265,10 @@ function parseFlags(args: readonly string[]): { flags: Flags; problems: string[]
   }
 }
 
+function optional(text: string): string | undefined {
+  return text === '' ? undefined : text;
+}
+
 function build(reader: Reader, env: Env, host: HostInfo): Config {
   const namespace = reader.string('namespace', 'POD_NAMESPACE', defaults.namespace);
   const podName = env.POD_NAME !== undefined && env.POD_NAME !== '' ? env.POD_NAME : `${host.hostname}-${host.pid}`;
@@ -273,11 +280,13 @@ function build(reader: Reader, env: Env, host: HostInfo): Config {
     webhook: {
       host: reader.string('webhook-host', undefined, defaults.webhookHost),
       port: reader.integer('webhook-port', defaults.webhookPort, [1, 65535]),
+      service: reader.string('webhook-service', undefined, defaults.webhookService),
+      url: optional(reader.string('webhook-url', undefined, '')),
+      certSource: reader.oneOf<'secret' | 'dir'>('cert-source', undefined, 'secret', ['secret', 'dir']),
+      certSecret: reader.string('cert-secret', undefined, defaults.certSecret),
       certDir: reader.string('cert-dir', undefined, defaults.certDir),
       failurePolicy: reader.oneOf<FailurePolicy>('failure-policy', undefined, defaults.failurePolicy, FailurePolicies),
     },
-    metrics: reader.bindAddress('metrics-bind-address', defaults.metricsBindAddress, true),
-    health: reader.bindAddress('health-probe-bind-address', defaults.healthBindAddress, false) ?? { host: '0.0.0.0', port: 8081 },
     exemptions: { namespaces: exemptNamespaces, users: reader.list('exempt-user'), groups: reader.list('exempt-group') },
     leaderElection: leaderElection(reader, namespace, podName),
     maxExceptionDurationMs: reader.duration('max-exception-duration', defaults.maxExceptionDuration),

@@ -255,7 +255,12 @@ class SupervisedInformer<T extends KubeObject> implements Informer<T> {
 
   private async listFn(path: string): Promise<KubernetesListObject<KubernetesObject>> {
     const list = await this.api.request<KubeList>({ method: 'GET', path, query: { labelSelector: this.target.labelSelector } });
-    for (const item of list.items) stripObject(item);
+    // Items of a list carry no apiVersion or kind; every consumer of the cache expects whole objects.
+    for (const item of list.items) {
+      item.apiVersion ??= this.target.apiVersion;
+      item.kind ??= this.target.kind;
+      stripObject(item);
+    }
     // ListWatch stores the items synchronously once this promise resolves; mark the sync after that.
     setImmediate(() => this.onListed(list.metadata.resourceVersion));
     return list as unknown as KubernetesListObject<KubernetesObject>;

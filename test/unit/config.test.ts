@@ -42,9 +42,16 @@ describe('config', () => {
     expect(config.kubeconfig).to.deep.equal({ kind: 'file', path: '/home/me/.kube/config' });
     expect(config.namespace).to.equal('suture-system');
     expect(config.podName).to.equal('node-1-42');
-    expect(config.webhook).to.deep.equal({ host: '0.0.0.0', port: 9443, certDir: defaults.certDir, failurePolicy: 'Fail' });
-    expect(config.metrics).to.deep.equal({ host: '0.0.0.0', port: 8080 });
-    expect(config.health).to.deep.equal({ host: '0.0.0.0', port: 8081 });
+    expect(config.webhook).to.deep.equal({
+      host: '0.0.0.0',
+      port: 9443,
+      service: 'suture-webhook',
+      url: undefined,
+      certSource: 'secret',
+      certSecret: 'suture-webhook-cert',
+      certDir: defaults.certDir,
+      failurePolicy: 'Fail',
+    });
     expect(config.exemptions).to.deep.equal({ namespaces: ['kube-system', 'suture-system'], users: [], groups: [] });
     expect(config.leaderElection).to.deep.equal({
       enabled: true,
@@ -75,7 +82,8 @@ describe('config', () => {
         '--exempt-user=alice',
         '--lease-duration=15s',
         '--renew-deadline=10s',
-        '--metrics-bind-address=127.0.0.1:9090',
+        '--webhook-url=https://127.0.0.1:8443',
+        '--cert-source=dir',
         '--max-exception-duration=2h',
         '--log-level=debug',
         '--workers=4',
@@ -89,7 +97,7 @@ describe('config', () => {
     expect(config.leaderElection).to.include({ identity: 'suture-abc', namespace: 'ops', leaseDurationMs: 15_000, renewDeadlineMs: 10_000 });
     expect(config.webhook).to.include({ port: 8443, failurePolicy: 'Ignore' });
     expect(config.exemptions).to.deep.equal({ namespaces: ['kube-system', 'ops', 'a', 'b', 'c'], users: ['alice'], groups: [] });
-    expect(config.metrics).to.deep.equal({ host: '127.0.0.1', port: 9090 });
+    expect(config.webhook).to.include({ url: 'https://127.0.0.1:8443', certSource: 'dir' });
     expect(config.maxExceptionDurationMs).to.equal(7_200_000);
     expect(config.logLevel).to.equal('debug');
     expect(config.workers).to.equal(4);
@@ -103,15 +111,14 @@ describe('config', () => {
     expect(parseConfig([], { KUBECONFIG: '/a:/b' }, host).config.kubeconfig).to.deep.equal({ kind: 'file', path: '/a' });
   });
 
-  it('disables metrics with 0 and warns when leader election is off', () => {
-    const { config, warnings } = parseConfig(['--metrics-bind-address=0', '--leader-elect=false'], env, host);
-    expect(config.metrics).to.equal(undefined);
+  it('warns when leader election is off', () => {
+    const { config, warnings } = parseConfig(['--leader-elect=false'], env, host);
     expect(config.leaderElection.enabled).to.be.false;
     expect(warnings[0]).to.match(/leader election is disabled/);
   });
 
   it('collects every problem, naming the flag, the value and what is accepted', () => {
-    const found = problems(['--webhook-port=99999', '--failure-policy=Maybe', '--lease-duration=soon', '--log-level=loud', '--metrics-bind-address=nowhere']);
+    const found = problems(['--webhook-port=99999', '--failure-policy=Maybe', '--lease-duration=soon', '--log-level=loud', '--cert-source=vault']);
     expect(found).to.have.length(5);
     expect(found).to.include('--webhook-port=99999 must be an integer from 1 to 65535');
     expect(found).to.include('--failure-policy=Maybe must be one of Fail, Ignore');

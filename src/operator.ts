@@ -1,0 +1,305 @@
+// Wires Suture together: stores and caches on every replica, the admission server on every replica, the reconcilers
+// on the leader. main.ts reads the configuration and calls runSuture(); tests call it in-process.
+import { performance } from 'node:perf_hooks';
+import { GROUP } from './api/constants.js';
+import type { FieldError, KubeObject } from './api/types.js';
+import { BudgetStore, BUDGET_LABEL } from './admission/budgets.js';
+import { ClusterCache, kindPatterns } from './admission/cache.js';
+import type { AdmissionHandler } from './admission/chain.js';
+import type { Readiness } from './admission/deps.js';
+import { createDecisionHandler } from './admission/handler.js';
+import { admissionMetricsOn } from './admission/metrics.js';
+import { defaultPkiPolicy, servingNames } from './admission/pki.js';
+import { metricQueries, PrometheusPoller } from './admission/prometheus.js';
+import { DecisionRecorder } from './admission/recorder.js';
+import { createAdmissionServer, type AdmissionServer } from './admission/server.js';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './controller/clock.js';
+import { createInformer, type Informer } from './controller/informer.js';
+import { LeaderElector } from './controller/leader.js';
+import { createReconcilers, createStores, decisionCounters, StatusFlusher, type Reconcilers, type Stores } from './controller/reconcilers/index.js';
+import { kindCatalog } from './core/generate/kinds.js';
+import { Verdicts, type AdmissionRequest, type Decision } from './core/types.js';
+import { validateException, validateLease, validatePolicy } from './core/validate.js';
+import { DirectoryCertificates, SecretCertificates, secretStore, type CertificateSource } from './kube/certificates.js';
+import { createObjectClient, loadKubeConfig, RawObjectApi, type ObjectClient } from './kube/client.js';
+import { createDiscovery, type Discovery } from './kube/discovery.js';
+import { createEventRecorder, objectClientEventSink, type EventRecorder } from './observability/events.js';
+import { LogKeys } from './observability/keys.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+
+export interface RunningSuture {
+  /** The admission server's port (useful with port 0). */
+  port: number;
+  isLeader(): boolean;
+  ready(): Readiness;
+  stop(): Promise<void>;
+}
+
+/** The decision clock: the real one, or (tests only) one that starts at a given instant and runs from there. */
+export function decisionClock(testStart: Date | undefined): Clock {
+  if (testStart === undefined) return systemClock;
+  const offset = testStart.getTime() - Date.now();
+  return { ...systemClock, now: () => Date.now() + offset };
+}
+
+/** Validates a Suture object at admission: the same lists of errors the reconcilers write into status. */
+export function validateSutureObject(object: KubeObject, now: Date, maxExceptionSeconds: number): FieldError[] {
+  switch (object.kind) {
+    case 'SuturePolicy':
+      return validatePolicy(object);
+    case 'SutureLease':
+      return validateLease(object);
+    case 'SutureException':
+      return validateException(object, now, maxExceptionSeconds);
+    default:
+      return [];
+  }
+}
+
+/** The objects.suture.dev webhook: every write of a Suture object, by anyone, is validated before it is stored. */
+export function objectsHandler(validate: (object: KubeObject, now: Date) => FieldError[], now: () => Date): AdmissionHandler {
+  return (request: AdmissionRequest): Promise<Decision> => {
+    const base: Decision = {
+      id: request.uid,
+      verdict: Verdicts.Allow,
+      allowed: true,
+      message: '',
+      warnings: [],
+      patch: [],
+      auditAnnotations: {},
+      budgets: [],
+      exceptionsUsed: [],
+      violations: [],
+      leaseViolations: [],
+      readsClusterState: false,
+      impact: { created: 0, changed: 0, deleted: 0, sample: [] },
+      trace: [],
+    };
+    if (request.kind.group !== GROUP || !request.object || request.subResource) return Promise.resolve(base);
+    const errors = validate(request.object, now());
+    if (errors.length === 0) return Promise.resolve(base);
+    const what = `${request.kind.kind} ${request.name ?? request.object.metadata.name ?? ''}`;
+    const message = `${what} is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
+    return Promise.resolve({ ...base, verdict: Verdicts.Deny, allowed: false, message, trace: [{ stage: 'respond', summary: message, checks: [] }] });
+  };
+}
+
+interface Parts {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  client: ObjectClient;
+  discovery: Discovery;
+  stores: Stores;
+  cache: ClusterCache;
+  budgets: BudgetStore;
+  budgetInformer: Informer;
+  prometheus: PrometheusPoller;
+  events: EventRecorder;
+  recorder: DecisionRecorder;
+  certificates: CertificateSource & { stop?: () => void };
+}
+
+function webhookClient(config: Config): { service: { name: string; namespace: string; port: number } } | { url: string } {
+  if (config.webhook.url !== undefined) return { url: config.webhook.url };
+  return { service: { name: config.webhook.service, namespace: config.namespace, port: 443 } };
+}
+
+async function startCertificates(config: Config, client: ObjectClient, logger: Logger, clock: Clock): Promise<Parts['certificates']> {
+  const certLogger = logger.child({ component: 'certificates' });
+  if (config.webhook.certSource === 'dir') {
+    const dir = new DirectoryCertificates({ dir: config.webhook.certDir, logger: certLogger });
+    if (!(await dir.reload())) throw new Error(`no serving certificate in ${config.webhook.certDir} (tls.crt, tls.key)`);
+    return Object.assign(dir, { stop: dir.watch(10_000) });
+  }
+  const names = servingNames(config.webhook.service, config.namespace, config.webhook.url !== undefined);
+  const secret = new SecretCertificates({ store: secretStore(client, { namespace: config.namespace, name: config.webhook.certSecret }), policy: defaultPkiPolicy(names), clock: () => new Date(clock.now()), logger: certLogger });
+  const first = await secret.reconcile();
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (at: Date): void => {
+    timer = setTimeout(() => void secret.reconcile().then((r) => schedule(r.nextCheck), () => schedule(new Date(Date.now() + 60_000))), Math.max(1000, Math.min(at.getTime() - Date.now(), 3_600_000)));
+    timer.unref();
+  };
+  schedule(first.nextCheck);
+  return Object.assign(secret, { stop: () => clearTimeout(timer) });
+}
+
+/** Keeps the caches, the Prometheus poller and the budgets in step with the policies and leases. */
+function followPolicies(parts: Parts): void {
+  const sync = (): void => {
+    const policies = parts.stores.policies.policies();
+    const leases = parts.stores.leases.all();
+    const patterns = kindPatterns([...policies.flatMap((p) => p.match), ...leases.flatMap((l) => l.spec.resources)]);
+    void parts.cache.want(patterns);
+    void parts.prometheus.track(metricQueries(policies));
+  };
+  parts.stores.policies.onChange(sync);
+  parts.stores.leases.onChange(sync);
+  sync();
+}
+
+function readiness(parts: Parts): () => Readiness {
+  return () => {
+    if (!parts.stores.hasSynced()) return { ready: false, reason: 'SuturePolicy, SutureLease and SutureException caches have not synced' };
+    if (!parts.budgetInformer.hasSynced()) return { ready: false, reason: 'budget cache has not synced' };
+    const unsynced = parts.cache.unsynced();
+    if (unsynced.length > 0) return { ready: false, reason: `caches not synced: ${unsynced.join(', ')}` };
+    return { ready: true };
+  };
+}
+
+async function buildParts(config: Config, logger: Logger): Promise<Parts> {
+  const metrics = createMetrics({ collectDefault: true });
+  const clock = decisionClock(config.testClock?.start);
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const client = createObjectClient(kubeConfig, { fieldManager: 'suture' });
+  const discovery = createDiscovery(kubeConfig.makeApiClient(RawObjectApi));
+  const informerDeps = { kubeConfig, logger, metrics };
+  const stores = createStores({ ...informerDeps, clock, maxExceptionSeconds: config.maxExceptionDurationMs / 1000 });
+  const cache = new ClusterCache({ ...informerDeps, client, discovery });
+  const budgets = new BudgetStore({ client, namespace: config.namespace, now: () => clock.now() });
+  const budgetInformer = createInformer({ apiVersion: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: config.namespace, labelSelector: `${BUDGET_LABEL}=true` }, informerDeps);
+  budgetInformer.onEvent((e) => budgets.observe(e.object, e.type === 'delete'));
+  const prometheus = new PrometheusPoller({ now: () => clock.now() });
+  const events = createEventRecorder({ sink: objectClientEventSink(client), logger, metrics }, { component: 'suture', instance: config.podName });
+  const recorder = new DecisionRecorder({ metrics, events, counters: decisionCounters(stores.policies, stores.exceptions), now: () => new Date(clock.now()) });
+  const certificates = await startCertificates(config, client, logger, clock);
+  return { config, logger, metrics, clock, client, discovery, stores, cache, budgets, budgetInformer, prometheus, events, recorder, certificates };
+}
+
+function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer {
+  const { config, clock, logger } = parts;
+  const now = (): Date => new Date(clock.now());
+  const maxExceptionSeconds = config.maxExceptionDurationMs / 1000;
+  const validate = (object: KubeObject, at: Date): FieldError[] => validateSutureObject(object, at, maxExceptionSeconds);
+  const handler = createDecisionHandler({
+    sources: {
+      snapshot: () => parts.cache.view(),
+      freshen: (deadline) => parts.cache.freshen(deadline),
+      policies: () => parts.stores.policies.policies(),
+      leases: () => parts.stores.leases.leases(),
+      exceptions: () => parts.stores.exceptions.exceptions(),
+      metrics: parts.prometheus,
+      identities: { exemptNamespaces: [...config.exemptions.namespaces, config.namespace], exemptUsers: config.exemptions.users, exemptGroups: config.exemptions.groups },
+    },
+    budgets: parts.budgets,
+    now,
+    freshnessTimeoutMs: config.freshnessTimeoutMs,
+    validateObject: validate,
+    record: (request, decision) => parts.recorder.record(request, decision),
+  });
+  return createAdmissionServer({
+    handler,
+    objectsHandler: objectsHandler(validate, now),
+    tls: () => parts.certificates.currentServing(),
+    ready,
+    registry: parts.metrics.registry,
+    metrics: admissionMetricsOn(parts.metrics),
+    logger: logger.child({ component: 'admission' }),
+    clock: () => performance.now(),
+    port: config.webhook.port,
+    host: config.webhook.host,
+    decisions: (id) => parts.recorder.log.get(id),
+  });
+}
+
+function reconcilersFor(parts: Parts, ready: () => Readiness): () => Reconcilers {
+  const { config, logger } = parts;
+  return (): Reconcilers =>
+    createReconcilers({
+      kubeConfig: loadKubeConfig(config.kubeconfig),
+      client: parts.client,
+      logger: logger.child({ component: 'reconcilers' }),
+      metrics: parts.metrics,
+      clock: parts.clock,
+      stores: parts.stores,
+      snapshot: () => parts.cache.view(),
+      catalog: () => kindCatalog(parts.discovery.all()),
+      workers: config.workers,
+      webhooks: {
+        config: { client: webhookClient(config), failurePolicy: config.webhook.failurePolicy, exemptNamespaces: [...config.exemptions.namespaces, config.namespace], exemptUsers: config.exemptions.users, exemptGroups: config.exemptions.groups },
+        caBundle: () => parts.certificates.caBundle(),
+        // Never publish webhook rules built from cold caches (Kyverno's rule): wait until this replica could serve.
+        ready: () => ready().ready,
+      },
+    });
+}
+
+/** The reconcilers run while this replica leads (or always, with leader election off: one replica only). */
+interface Leadership {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isLeader(): boolean;
+}
+
+function leadership(parts: Parts, ready: () => Readiness): Leadership {
+  const { config, logger } = parts;
+  const build = reconcilersFor(parts, ready);
+  let reconcilers: Reconcilers | undefined;
+  if (!config.leaderElection.enabled) {
+    return {
+      start: async () => {
+        reconcilers = build();
+        await reconcilers.start();
+      },
+      stop: async () => reconcilers?.stop(),
+      isLeader: () => true,
+    };
+  }
+  const elector = new LeaderElector(
+    { namespace: config.leaderElection.namespace, name: config.leaderElection.name, identity: config.leaderElection.identity, leaseDurationMs: config.leaderElection.leaseDurationMs, renewDeadlineMs: config.leaderElection.renewDeadlineMs, retryPeriodMs: config.leaderElection.retryPeriodMs },
+    {
+      onStartedLeading: async () => {
+        reconcilers = build();
+        await reconcilers.start();
+      },
+      onStoppedLeading: async () => {
+        const stopping = reconcilers;
+        reconcilers = undefined;
+        await stopping?.stop();
+      },
+    },
+    { client: parts.client, logger: logger.child({ component: 'leader' }), metrics: parts.metrics },
+  );
+  return {
+    start: () => {
+      elector.start();
+      return Promise.resolve();
+    },
+    stop: () => elector.stop({ release: true }),
+    isLeader: () => elector.isLeader(),
+  };
+}
+
+/** Starts Suture: caches, admission server, status flushing, and leader election for the reconcilers. */
+export async function runSuture(config: Config, logger: Logger): Promise<RunningSuture> {
+  const parts = await buildParts(config, logger);
+  await Promise.all([parts.stores.start(), parts.budgetInformer.start()]);
+  followPolicies(parts);
+  const ready = readiness(parts);
+  const server = admissionServer(parts, ready);
+  const address = await server.listen();
+  const flusher = new StatusFlusher({ client: parts.client, policies: parts.stores.policies, exceptions: parts.stores.exceptions, logger, clock: parts.clock });
+  flusher.start();
+  const leader = leadership(parts, ready);
+  await leader.start();
+  logger.info('Started Suture', { [LogKeys.name]: config.podName, port: address.port });
+  return {
+    port: address.port,
+    isLeader: () => leader.isLeader(),
+    ready,
+    stop: async () => {
+      await server.close();
+      await leader.stop();
+      await flusher.stop();
+      parts.prometheus.stop();
+      parts.certificates.stop?.();
+      await parts.events.flush();
+      await Promise.all([parts.stores.stop(), parts.cache.stop(), parts.budgetInformer.stop()]);
+      logger.info('Stopped Suture', { [LogKeys.name]: config.podName });
+    },
+  };
+}
