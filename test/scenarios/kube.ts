@@ -58,14 +58,18 @@ export class KubeHttp {
   ) {}
 
   async send(req: ApiRequest): Promise<ApiResponse> {
-    const headers = { ...impersonationHeaders(req.identity), Accept: 'application/json', 'Content-Type': req.contentType ?? CONTENT_TYPES.json };
+    const headers: Record<string, string> = { ...impersonationHeaders(req.identity), Accept: 'application/json', 'Content-Type': req.contentType ?? CONTENT_TYPES.json };
     const options: HttpsOptions = { method: req.method, headers, timeout: this.timeoutMs };
     await this.kc.applyToHTTPSOptions(options);
     const server = this.kc.getCurrentCluster()?.server;
     if (server === undefined) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(req.path, server);
     for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
-    return this.exchange(url, options, req.body === undefined ? undefined : JSON.stringify(req.body));
+    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+    // Node sends a DELETE's body without chunked encoding, so without Content-Length the API server sees no body
+    // (and no DeleteOptions: an Orphan delete would cascade).
+    if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
+    return this.exchange(url, options, payload);
   }
 
   private async exchange(url: URL, options: HttpsOptions, payload: string | undefined): Promise<ApiResponse> {

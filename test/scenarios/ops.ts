@@ -130,6 +130,35 @@ export async function awaitSutureReady(ctx: ScenarioContext, objects: readonly C
   };
   const last = await pollWithin(attempt, { withinMs: timeoutMs, intervalMs: 250 }, ctx.timing);
   if (!last.ok) throw new SetupError(`Suture objects not ready after ${timeoutMs / 1000}s (is Suture running and reconciling?): ${last.value.join('; ')}`);
+  if (objects.length > 0) await awaitWebhooksSettled(ctx);
+}
+
+const WEBHOOK_CONFIGS: readonly ObjectRef[] = [
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: 'suture' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: 'suture' },
+];
+/** How long Suture's webhook configurations must stay unchanged before the steps start. */
+const WEBHOOKS_STABLE_MS = 1000;
+
+/**
+ * Suture rewrites its webhook configurations as policies and leases arrive, and the API server takes a moment to
+ * load a new configuration. Before the steps, wait until both configurations have stayed unchanged for a second
+ * (they exist and carry the objects just applied), at most 15 s.
+ */
+async function awaitWebhooksSettled(ctx: ScenarioContext): Promise<void> {
+  let last = '';
+  let since = Date.now();
+  const attempt = async (): Promise<{ ok: boolean; value: string }> => {
+    const versions = await Promise.all(WEBHOOK_CONFIGS.map(async (ref) => (await readObject(ctx, ref)) as { metadata?: { resourceVersion?: string } } | undefined));
+    const now = versions.map((v) => v?.metadata?.resourceVersion ?? 'absent').join('/');
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+    return { ok: !now.includes('absent') && Date.now() - since >= WEBHOOKS_STABLE_MS, value: now };
+  };
+  const settled = await pollWithin(attempt, { withinMs: 15_000, intervalMs: 200 }, ctx.timing);
+  if (!settled.ok) throw new SetupError(`Suture's webhook configurations did not settle within 15s (resourceVersions ${settled.value})`);
 }
 
 async function deleteOne(ctx: ScenarioContext, ref: ObjectRef): Promise<void> {
