@@ -41,7 +41,16 @@ export function kindPatterns(selectors: readonly (ObjectSelector | LeaseResource
   return out;
 }
 
-function matchesPattern(pattern: KindPattern, kind: DiscoveredKind): boolean {
+/** Kinds another kind removes without an ownerReference: [removed, remover]. */
+const REMOVERS: readonly [string, KindPattern][] = [['/PersistentVolumeClaim', 'apps/StatefulSet']];
+
+/** Whether a pattern covers the `group/Kind` given. */
+function patternCovers(pattern: KindPattern, groupKind: string): boolean {
+  const slash = groupKind.lastIndexOf('/');
+  return matchesPattern(pattern, { group: groupKind.slice(0, slash), kind: groupKind.slice(slash + 1) });
+}
+
+function matchesPattern(pattern: KindPattern, kind: { group: string; kind: string }): boolean {
   if (pattern === '*') return true;
   const slash = pattern.lastIndexOf('/');
   const group = pattern.slice(0, slash);
@@ -70,9 +79,14 @@ export class ClusterCache {
 
   constructor(private readonly deps: ClusterCacheDeps) {}
 
-  /** Caches exactly the kinds these patterns name (plus Namespaces and the owners of cached objects). */
+  /**
+   * Caches exactly the kinds these patterns name, plus Namespaces, the owners of cached objects, and the kinds that
+   * remove a wanted kind without owning it (StatefulSets delete their PVCs under a retention policy).
+   */
   want(patterns: Iterable<KindPattern>): Promise<void> {
-    this.wanted = new Set(['/Namespace', ...patterns]);
+    const wanted = new Set(['/Namespace', ...patterns]);
+    for (const [removed, remover] of REMOVERS) if ([...wanted].some((p) => patternCovers(p, removed))) wanted.add(remover);
+    this.wanted = wanted;
     return this.reconcile();
   }
 

@@ -145,7 +145,13 @@ export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
   const deletes = inputs.leases.length > 0 || inputs.policies.some((p) => policyOperations(p).includes('DELETE'));
   if (deletes) add(table, '*', '*', ['DELETE']);
   dropCovered(table);
-  return renderRules(table);
+  const rules = renderRules(table);
+  // An UPDATE can remove objects too: a scale-down (pods, and PVCs under whenScaled: Delete), an ownerReference
+  // change that hands an object to the garbage collector, the removal of a deleting object's last finalizer. So
+  // wherever deletes matter, every update of a main resource and of a scale subresource reaches Suture (status
+  // subresources cannot do any of that and stay out).
+  if (deletes) rules.push({ apiGroups: ['*'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['*', '*/scale'], scope: '*' });
+  return rules;
 }
 
 /** The rules of the mutating webhook: CREATE and UPDATE of leased kinds (stamps) and of kinds a policy averts. */

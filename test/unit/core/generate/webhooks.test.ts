@@ -69,13 +69,15 @@ describe('core/generate/webhooks', () => {
     expect((mutating['webhooks'] as { name: string }[])[0]?.name).to.equal('mutate.suture.dev');
   });
 
-  it('rules: policy kinds with their operations, subresources for UPDATE, DELETE of everything, unknown kinds by group', () => {
+  it('rules: policy kinds with their operations, subresources for UPDATE, DELETE of everything, updates that can delete, unknown kinds by group', () => {
     expect(validatingRules(full)).to.deep.equal([
       { apiGroups: ['*'], apiVersions: ['*'], operations: ['DELETE'], resources: ['*/*'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['secrets', 'services'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/scale', 'persistentvolumeclaims/status', 'secrets/scale', 'secrets/status', 'services/scale', 'services/status'], scope: '*' },
       { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
       { apiGroups: ['example.com'], apiVersions: ['*'], operations: ['CREATE'], resources: ['*/*'], scope: '*' },
+      // scale-downs, ownerReference and finalizer changes can remove objects: every update but of status
+      { apiGroups: ['*'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['*', '*/scale'], scope: '*' },
     ]);
   });
 
