@@ -48,8 +48,9 @@ scenarios: deps controlplane ## Replay incident scenarios against the real contr
 	@if [ -f test/scenarios/run.ts ]; then npx tsx test/scenarios/run.ts $(if $(SCENARIOS),$(SCENARIOS),../shared/scenarios test/scenarios); else echo "scenario runner not built yet (issue 5)"; fi
 
 .PHONY: bench-core
-bench-core: deps ## Microbenchmark of decide() on a large snapshot.
-	npx tsx test/bench/core.bench.ts
+bench-core: deps ## Microbenchmark of decide() on a large snapshot (default heap settings, then a larger young generation).
+	node --import tsx test/bench/core.bench.ts
+	node --max-semi-space-size=64 --import tsx test/bench/core.bench.ts
 
 .PHONY: cluster-up
 cluster-up: deps controlplane ## Start a local control plane and keep it running (KUBECONFIG printed).

@@ -211,7 +211,7 @@ function evaluatePolicies(ctx: RequestContext): PolicyOutcome {
 
 /** The leases that may cover what the request affects. */
 function touchingLeases(leases: readonly LeaseState[], groups: readonly Affected[][], snapshot: Snapshot): LeaseState[] {
-  const candidates = new Set(indexFor(leaseIndexes, leases, (l) => l.lease.spec.resources).candidates(groups));
+  const candidates = indexFor(leaseIndexes, leases, (l) => l.lease.spec.resources).candidates(groups);
   return leasesTouching(leases, groups, snapshot, candidates);
 }
 

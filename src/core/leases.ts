@@ -533,18 +533,20 @@ export function stampPatch(request: AdmissionRequest, leases: readonly LeaseStat
   return [{ op: 'add', path: `/metadata/labels/${escapePointer(LEASE_LABEL)}`, value }];
 }
 
-/**
- * The leases that may cover something among the affected entries (grouped by group, kind and namespace, see
- * impact.ts groupAffected): a resource the group does not exclude, or a stamp label an entry carries before or after.
- * A cheap filter before checkLeases, which then judges object by object. `candidates`, when given, are the only
- * leases whose resources can match (from a SelectorIndex); stamped leases count whatever their resources.
- */
-export function leasesTouching(
-  leases: readonly LeaseState[],
-  groups: readonly (readonly Affected[])[],
-  snapshot: Snapshot,
-  candidates?: ReadonlySet<LeaseState>,
-): LeaseState[] {
+/** Leases by their stamp value, one map per list of leases (the stores hand out one array until a lease changes). */
+const stampIndexes = new WeakMap<readonly LeaseState[], Map<string, LeaseState>>();
+
+function byStamp(leases: readonly LeaseState[]): Map<string, LeaseState> {
+  let index = stampIndexes.get(leases);
+  if (index === undefined) {
+    index = new Map(leases.map((l) => [stampValue(l.lease), l]));
+    stampIndexes.set(leases, index);
+  }
+  return index;
+}
+
+/** The stamp labels the affected entries carry, before or after the request. */
+function stampsOf(groups: readonly (readonly Affected[])[]): Set<string> {
   const stamps = new Set<string>();
   for (const group of groups) {
     for (const a of group) {
@@ -554,8 +556,29 @@ export function leasesTouching(
       if (after !== undefined) stamps.add(after);
     }
   }
+  return stamps;
+}
+
+/**
+ * The leases that may cover something among the affected entries (grouped by group, kind and namespace, see
+ * impact.ts groupAffected): among `candidates` (the leases whose resources can match, from a SelectorIndex), those
+ * whose resources the groups do not exclude; and any lease whose stamp label an entry carries before or after.
+ * A cheap filter before checkLeases, which then judges object by object. Order: that of `leases`.
+ */
+export function leasesTouching(
+  leases: readonly LeaseState[],
+  groups: readonly (readonly Affected[])[],
+  snapshot: Snapshot,
+  candidates: readonly LeaseState[] = leases,
+): LeaseState[] {
   const representatives = groups.map((g) => (g[0]?.before ?? g[0]?.object) as KubeObject).filter((o) => o !== undefined);
-  const covers = (l: LeaseState): boolean =>
-    (candidates === undefined || candidates.has(l)) && l.lease.spec.resources.some((r) => representatives.some((rep) => selectorGroupVerdict(r, rep, snapshot) !== 'none'));
-  return leases.filter((l) => stamps.has(stampValue(l.lease)) || covers(l));
+  const found = new Set(candidates.filter((l) => l.lease.spec.resources.some((r) => representatives.some((rep) => selectorGroupVerdict(r, rep, snapshot) !== 'none'))));
+  const stamped = byStamp(leases);
+  for (const stamp of stampsOf(groups)) {
+    const lease = stamped.get(stamp);
+    if (lease !== undefined) found.add(lease);
+  }
+  if (found.size <= 1) return [...found];
+  const order = new Map(leases.map((l, i) => [l, i]));
+  return [...found].sort((x, y) => (order.get(x) ?? 0) - (order.get(y) ?? 0));
 }

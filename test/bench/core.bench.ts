@@ -1,6 +1,6 @@
 // make bench-core: decide() latency with 1,000 policies, 1,000 leases and 100,000 objects in the snapshot, for a
 // create, an update and a namespace delete that removes 10,000 objects. Prints p50/p99 per request kind.
-//   npx tsx test/bench/core.bench.ts [--iterations N]
+//   npx tsx test/bench/core.bench.ts [--iterations N] [--only create|update|namespace]
 import { loadavg } from 'node:os';
 import type { KubeObject, SutureLease, SuturePolicy } from '../../src/api/types.js';
 import { decide } from '../../src/core/decide.js';
@@ -16,6 +16,7 @@ const LEASES = 1_000;
 
 const args = process.argv.slice(2);
 const iterations = Number(args[args.indexOf('--iterations') + 1] ?? '') || 2000;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 
 let uid = 0;
 function obj(type: [apiVersion: string, kind: string], at: [namespace: string, name: string], fields: Record<string, unknown> = {}, labels: Record<string, string> = {}): KubeObject {
@@ -139,6 +140,7 @@ console.log(`decide() on ${snapshot.size} objects, ${input.policies.length} poli
 console.log('| request | iterations | p50 ms | p99 ms | verdict | objects removed |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const [name, request] of Object.entries(requests(snapshot))) {
+  if (only !== undefined && !name.startsWith(only)) continue;
   const n = name.startsWith('namespace') ? Math.max(20, Math.floor(iterations / 20)) : iterations;
   const r = measure(request, input, n);
   console.log(`| ${name} | ${n} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.verdict} | ${r.deleted} |`);
