@@ -35,7 +35,9 @@ function withStep(step: string): string {
 }
 
 describe('scenario files', () => {
-  if (!existsSync(shared)) it.skip(`${shared} parses (not present beside this checkout)`);
+  it(`finds the shared scenarios beside this checkout (${shared})`, () => {
+    expect(existsSync(shared), `${shared} is missing: the project is checked out with ../shared beside it`).to.equal(true);
+  });
   for (const folder of folders) {
     for (const file of scenarioFiles(folder)) {
       it(`${file.slice(repo.length - 4)} parses`, () => {
