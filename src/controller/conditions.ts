@@ -1,6 +1,10 @@
 // Standard status conditions (metav1.Condition): lastTransitionTime moves only when the status flips, and status is
 // written only when it differs from what was observed.
 import type { Condition } from '../api/types.js';
+import { jsonEqual } from '../core/json.js';
+
+/** Deep equality of JSON values (core/json.ts), re-exported for the reconcilers' callers. */
+export { jsonEqual };
 
 export type ConditionStatus = Condition['status'];
 
@@ -50,19 +54,6 @@ export function isConditionTrue(conditions: readonly Condition[] | undefined, ty
 
 export function removeCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
   return (conditions ?? []).filter((condition) => condition.type !== type);
-}
-
-/** Deep equality of JSON values, ignoring key order; undefined members equal absent ones. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
-  for (const key of keys) if (!jsonEqual(left[key], right[key])) return false;
-  return true;
 }
 
 /** True when the desired status differs from the observed one ("write only if different"). */

@@ -3,6 +3,7 @@
 import type { KubeObject } from '../api/types.js';
 import { celVariables, evaluateBool, formatCelIssue, fromCelValue, type CelVariables } from './cel.js';
 import type { CompiledAvertEntry, CompiledInvariant } from './policy.js';
+import { escapePointerToken, jsonEqual, lookupPointer, pointerSegments, type Lookup } from './json.js';
 import { describeObject, objectKeyString } from './snapshot.js';
 import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, Impact, JsonPatchOperation, Snapshot } from './types.js';
 import { formatDuration, parseQuantity } from './units.js';
@@ -52,17 +53,6 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** JSON equality regardless of key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
 const NOISE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
 /** A change in substance: spec, data or any other content field, or labels; status and metadata bookkeeping are noise. */
@@ -70,31 +60,6 @@ export function objectChanged(before: KubeObject, after: KubeObject): boolean {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((k) => !NOISE.has(k)));
   for (const k of keys) if (!jsonEqual(before[k], after[k])) return true;
   return !jsonEqual(before.metadata.labels ?? {}, after.metadata.labels ?? {});
-}
-
-/** The segments of a JSON pointer. */
-export function pointerSegments(pointer: string): string[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-function escapeSegment(s: string): string {
-  return s.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** The value at a JSON pointer, or found: false. */
-export function pointerGet(doc: unknown, pointer: string): { found: boolean; value?: unknown } {
-  let cur: unknown = doc;
-  for (const seg of pointerSegments(pointer)) {
-    if (cur === null || typeof cur !== 'object') return { found: false };
-    const rec = cur as Record<string, unknown>;
-    if (!Object.prototype.hasOwnProperty.call(rec, seg)) return { found: false };
-    cur = rec[seg];
-  }
-  return { found: true, value: cur };
 }
 
 // ------------------------------------------------------------------------------------------------ protect
@@ -196,7 +161,7 @@ function updates(ctx: InvariantContext): { before: KubeObject; after: KubeObject
   return ctx.matched.filter((a) => a.effect === 'UPDATE' && a.before !== undefined).map((a) => ({ before: a.before as KubeObject, after: a.object }));
 }
 
-function shown(v: { found: boolean; value?: unknown }): string {
+function shown(v: Lookup): string {
   return v.found ? (typeof v.value === 'string' ? v.value : JSON.stringify(v.value) ?? 'undefined') : '(unset)';
 }
 
@@ -204,9 +169,9 @@ function immutable(paths: readonly string[], ctx: InvariantContext): Pick<Invari
   const violations: string[] = [];
   for (const u of updates(ctx)) {
     for (const p of paths) {
-      const a = pointerGet(u.before, p);
-      const b = pointerGet(u.after, p);
-      if (a.found !== b.found || !jsonEqual(a.value, b.value)) violations.push(`would change ${p} of ${describeObject(u.after)} from ${shown(a)} to ${shown(b)}`);
+      const a = lookupPointer(u.before, p);
+      const b = lookupPointer(u.after, p);
+      if (a.found !== b.found || (a.found && b.found && !jsonEqual(a.value, b.value))) violations.push(`would change ${p} of ${describeObject(u.after)} from ${shown(a)} to ${shown(b)}`);
     }
   }
   return violations.length === 0 ? { result: 'pass', message: `${paths.join(', ')} unchanged` } : { result: 'fail', message: violations.join('; ') };
@@ -220,8 +185,8 @@ function magnitude(v: unknown): number | undefined {
 
 /** One path of one update: undefined when it moves the right way (or there is nothing to compare). */
 function monotonicStep(u: { before: KubeObject; after: KubeObject }, p: string, direction: 'Increase' | 'Decrease'): { violation?: string; error?: string } | undefined {
-  const a = pointerGet(u.before, p);
-  const b = pointerGet(u.after, p);
+  const a = lookupPointer(u.before, p);
+  const b = lookupPointer(u.after, p);
   if (!a.found) return undefined; // nothing to compare with
   const what = `${p} of ${describeObject(u.after)}`;
   if (!b.found) return { violation: `would remove ${what} (was ${shown(a)})` };
@@ -289,7 +254,7 @@ function setAt(doc: Record<string, unknown>, segments: string[], value: unknown,
   let cur: Record<string, unknown> = doc;
   let path = '';
   segments.forEach((seg, i) => {
-    path += `/${escapeSegment(seg)}`;
+    path += `/${escapePointerToken(seg)}`;
     const last = i === segments.length - 1;
     if (last) {
       const exists = Object.prototype.hasOwnProperty.call(cur, seg);

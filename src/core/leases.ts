@@ -3,6 +3,7 @@
 import { LEASE_LABEL } from '../api/constants.js';
 import type { KubeObject, LabelSelector, LeasePhase, LeaseResource, Subject, SutureLease } from '../api/types.js';
 import { inRequestNamespace } from './impact.js';
+import { escapePointerToken, jsonEqual, pointerSegments, valueAt } from './json.js';
 import { describeObject } from './snapshot.js';
 import { matchesObjectSelector, selectorGroupVerdict, subjectMatches, subjectName } from './selectors.js';
 import { parseDuration } from './units.js';
@@ -135,14 +136,6 @@ export function selectorsContradict(a: LabelSelector | undefined, b: LabelSelect
   addSelector(map, b);
   for (const [key, c] of map) if (unsatisfiable(c)) return `label ${key} cannot satisfy both selectors`;
   return undefined;
-}
-
-/** Segments of a JSON pointer, unescaped. */
-function pointerSegments(pointer: string): string[] {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 /** A path and its prefixes overlap: /spec and /spec/replicas do; /spec/replicas and /spec/template do not. */
@@ -373,25 +366,6 @@ function governs(lease: SutureLease, username: string): boolean {
   return lease.spec.enforce === 'Everyone' || username.startsWith('system:serviceaccount:');
 }
 
-function valueAt(obj: unknown, pointer: string): unknown {
-  let cur: unknown = obj;
-  for (const seg of pointerSegments(pointer)) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[seg];
-  }
-  return cur;
-}
-
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
 /** The leased paths an effect changes: creation and removal change every path that has a value. */
 function changedPaths(fields: readonly string[], a: Affected): string[] {
   const before = a.effect === 'CREATE' ? undefined : (a.before ?? (a.effect === 'DELETE' ? a.object : undefined));
@@ -491,11 +465,6 @@ export function checkLeases(
 
 // ------------------------------------------------------------------------------------------------ stamping
 
-/** A JSON pointer segment: "~" → "~0", "/" → "~1". */
-export function escapePointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
 function needsStamp(request: AdmissionRequest, obj: KubeObject): boolean {
   if (request.subResource !== undefined && request.subResource !== '') return false;
   if (request.operation === 'CREATE') return true;
@@ -530,7 +499,7 @@ export function stampPatch(request: AdmissionRequest, leases: readonly LeaseStat
   const value = stampValue(lease);
   if (stampOf(obj) === value) return [];
   if (obj.metadata.labels === undefined) return [{ op: 'add', path: '/metadata/labels', value: { [LEASE_LABEL]: value } }];
-  return [{ op: 'add', path: `/metadata/labels/${escapePointer(LEASE_LABEL)}`, value }];
+  return [{ op: 'add', path: `/metadata/labels/${escapePointerToken(LEASE_LABEL)}`, value }];
 }
 
 /** Leases by their stamp value, one map per list of leases (the stores hand out one array until a lease changes). */

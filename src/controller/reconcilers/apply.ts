@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/types.js';
 import type { ObjectClient, ObjectRef } from '../../kube/client.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
-import { jsonEqual } from '../conditions.js';
+import { jsonEqual } from '../../core/json.js';
 
 /** The fields of a generated object that Suture owns, besides labels and ownerReferences. */
 const CONTENT_FIELDS = ['rules', 'roleRef', 'subjects', 'spec', 'webhooks'] as const;
