@@ -21,9 +21,7 @@ export interface ObjectRef {
   readonly name: string;
 }
 
-export function refText(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string {
-  return `${ref.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
-}
+export { refText } from '../../src/scenario/describe.js';
 
 export class SetupError extends Error {
   override readonly name = 'SetupError';

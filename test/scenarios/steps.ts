@@ -3,37 +3,22 @@
 import type { ApiResponse, Verdict } from './classify.js';
 import { judgeCheck, judgeRequest, statusMessage } from './classify.js';
 import type { ObjectRef, ScenarioContext } from './context.js';
-import { refText } from './context.js';
 import type { Identity } from './identity.js';
 import { identityOf } from './identity.js';
 import type { ApiRequest, ResourceInfo } from './kube.js';
 import { CONTENT_TYPES, resourcePath, UnknownKindError } from './kube.js';
 import { mergePatch } from './merge.js';
-import type { CheckStep, PatchType, RequestStep, Step } from './model.js';
+import type { CheckStep, PatchType, RequestStep } from './model.js';
 import { pollWithin } from './poll.js';
 import { resolveTemplates } from './templates.js';
+import { stepName, stepNamespace } from '../../src/scenario/describe.js';
+
+export { describeStep, expectedText, stepName, stepNamespace } from '../../src/scenario/describe.js';
 import { readObject } from './ops.js';
 
 const PATCH_CONTENT_TYPES: Readonly<Record<PatchType, string>> = { merge: CONTENT_TYPES.merge, json: CONTENT_TYPES.jsonPatch, strategic: CONTENT_TYPES.strategic };
 
 type Body = Record<string, unknown> & { metadata?: Record<string, unknown> };
-
-function bodyMetadata(step: RequestStep): Record<string, unknown> {
-  const body = step.body as Body | undefined;
-  return body?.metadata ?? {};
-}
-
-/** The namespace a step acts in: its own, else the body's. */
-export function stepNamespace(step: RequestStep): string | undefined {
-  const fromBody = bodyMetadata(step).namespace;
-  return step.namespace ?? (typeof fromBody === 'string' ? fromBody : undefined);
-}
-
-/** The name a step acts on: its own, else (create) the body's. */
-export function stepName(step: RequestStep): string | undefined {
-  const fromBody = bodyMetadata(step).name;
-  return step.name ?? (typeof fromBody === 'string' ? fromBody : undefined);
-}
 
 function deleteOptions(step: RequestStep): unknown {
   return step.propagationPolicy === undefined ? undefined : { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: step.propagationPolicy };
@@ -66,25 +51,6 @@ export function buildRequest(step: RequestStep, info: ResourceInfo, current?: un
     default:
       return { method: 'DELETE', path: collection, query: step.labelSelector === undefined ? {} : { labelSelector: step.labelSelector }, body: deleteOptions(step), identity };
   }
-}
-
-/** Short text of a step for the report. */
-export function describeStep(step: Step): string {
-  if (step.type === 'check') {
-    const what = step.path ?? '';
-    const cond = !step.exists ? 'absent' : step.hasEquals ? `== ${JSON.stringify(step.equals)}` : 'exists';
-    return `check ${refText({ kind: step.kind, namespace: step.namespace, name: step.name })}${what === '' ? '' : ` ${what}`} ${cond}`;
-  }
-  const name = stepName(step) ?? (step.labelSelector === undefined ? '*' : `-l ${step.labelSelector}`);
-  const sub = step.subresource === undefined ? '' : `/${step.subresource}`;
-  return `${step.as} ${step.do}${step.patchType === undefined ? '' : `(${step.patchType})`} ${refText({ kind: step.kind, namespace: stepNamespace(step), name })}${sub}`;
-}
-
-/** What a step expects, short, for the table. */
-export function expectedText(step: Step): string {
-  if (step.type === 'request') return step.expect;
-  if (!step.exists) return 'absent';
-  return step.hasEquals ? `= ${JSON.stringify(step.equals)}` : 'exists';
 }
 
 /** Verifies once per identity that impersonation reaches the API server as meant (user and every group). */
