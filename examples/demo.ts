@@ -16,7 +16,8 @@ import { startControlPlane } from '../test/controlplane/harness.js';
 import { kubeConfigYaml } from '../test/controlplane/kubeconfig.js';
 import { pollUntil } from '../test/controlplane/probe.js';
 import { startSutureProcess, type SutureProcess } from '../test/controlplane/suture-process.js';
-import { runMisbehavingOperator, serviceAccountKubeConfig, type ActionResult } from './misbehaving-operator.js';
+import { serviceAccountKubeConfig } from '../test/controlplane/service-account.js';
+import { runMisbehavingOperator, type ActionResult } from './misbehaving-operator.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SUTURE_NAMESPACE = 'suture-system';

@@ -13,11 +13,12 @@ import type { RequestOptions } from 'node:https';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { serviceAccountKubeConfig, serviceAccountUser } from '../test/controlplane/service-account.js';
 
 /** Who the operator is. */
 export const OPERATOR = { namespace: 'db-system', name: 'postgres-operator' } as const;
-export const OPERATOR_USER = `system:serviceaccount:${OPERATOR.namespace}:${OPERATOR.name}`;
+export const OPERATOR_USER = serviceAccountUser(OPERATOR);
 /** The label Suture stamps on objects the holder creates inside its lease (`<namespace>.<name>` of the lease). */
 const LEASE_STAMP = 'suture.dev/lease';
 
@@ -159,26 +160,6 @@ export const actions: readonly Action[] = [
     contentType: MERGE,
   },
 ];
-
-/** A kubeconfig that authenticates as a service account with a fresh TokenRequest token, as its pod would. */
-export async function serviceAccountKubeConfig(admin: KubeConfig, account: { namespace: string; name: string }, seconds = 600): Promise<KubeConfig> {
-  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: account.name,
-    namespace: account.namespace,
-    body: { spec: { expirationSeconds: seconds, audiences: [] } },
-  });
-  const cluster = admin.getCurrentCluster();
-  if (cluster === null) throw new Error('the admin kubeconfig has no current cluster');
-  const user = `${account.namespace}-${account.name}`;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: user, token: token.status?.token ?? '' }],
-    contexts: [{ name: user, cluster: cluster.name, user }],
-    currentContext: user,
-  });
-  return kc;
-}
 
 async function send(kc: KubeConfig, action: Action): Promise<ApiResponse> {
   const payload = action.body === undefined ? undefined : JSON.stringify(action.body);
