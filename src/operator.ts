@@ -100,8 +100,11 @@ interface Parts {
   prometheus: PrometheusPoller;
   events: EventRecorder;
   recorder: DecisionRecorder;
-  certificates: CertificateSource & { stop?: () => void };
+  certificates: CertificateSource & { stop?: () => void; onChange(listener: () => void): void };
 }
+
+/** How often every replica re-reads the certificate Secret, so that a rotation written by any replica is served. */
+const CERT_SECRET_RELOAD_MS = 10_000;
 
 function webhookClient(config: Config): { service: { name: string; namespace: string; port: number } } | { url: string } {
   if (config.webhook.url !== undefined) return { url: config.webhook.url };
@@ -124,7 +127,15 @@ async function startCertificates(config: Config, client: ObjectClient, logger: L
     timer.unref();
   };
   schedule(first.nextCheck);
-  return Object.assign(secret, { stop: () => clearTimeout(timer) });
+  // Another replica may rotate first (its check came due earlier, or it won the write): adopt what the Secret holds.
+  const reload = setInterval(() => void secret.load().catch((error: unknown) => certLogger.warn('Failed to reload the webhook certificate Secret', { [LogKeys.error]: error })), CERT_SECRET_RELOAD_MS);
+  reload.unref();
+  return Object.assign(secret, {
+    stop: () => {
+      clearTimeout(timer);
+      clearInterval(reload);
+    },
+  });
 }
 
 /** Keeps the caches, the Prometheus poller and the budgets in step with the policies and leases. */
@@ -233,6 +244,8 @@ interface Leadership {
   start(): Promise<void>;
   stop(): Promise<void>;
   isLeader(): boolean;
+  /** Republishes the webhook configurations now, when this replica leads (the caBundle changed). */
+  requestWebhookSync(): void;
 }
 
 function leadership(parts: Parts, ready: () => Readiness): Leadership {
@@ -247,6 +260,7 @@ function leadership(parts: Parts, ready: () => Readiness): Leadership {
       },
       stop: async () => reconcilers?.stop(),
       isLeader: () => true,
+      requestWebhookSync: () => reconcilers?.requestWebhookSync(),
     };
   }
   const elector = new LeaderElector(
@@ -271,6 +285,7 @@ function leadership(parts: Parts, ready: () => Readiness): Leadership {
     },
     stop: () => elector.stop({ release: true }),
     isLeader: () => elector.isLeader(),
+    requestWebhookSync: () => reconcilers?.requestWebhookSync(),
   };
 }
 
@@ -285,6 +300,8 @@ export async function runSuture(config: Config, logger: Logger): Promise<Running
   const flusher = new StatusFlusher({ client: parts.client, policies: parts.stores.policies, exceptions: parts.stores.exceptions, logger, clock: parts.clock });
   flusher.start();
   const leader = leadership(parts, ready);
+  // A new CA in the bundle must reach the API server before anything is signed with it (pki.ts, rotation step 2).
+  parts.certificates.onChange(() => leader.requestWebhookSync());
   await leader.start();
   logger.info('Started Suture', { [LogKeys.name]: config.podName, port: address.port });
   return {
