@@ -1,15 +1,17 @@
-// The hook that starts Suture for the scenario runner: the real operator process (`suture run`, src/main.ts) against
-// the runner's control plane, serving its webhooks on a free loopback port, with the scenario's clock through the
-// test-only clock option.
+// Real Suture processes for the scenario runner and the integration tests: `suture run` (src/main.ts) as child
+// processes against a control plane, each replica on its own loopback port, all behind one TcpBalancer port that
+// every replica publishes as --webhook-url (the API server calls one URL, as it calls one Service in a cluster).
+// The scenario's clock reaches Suture through the test-only clock option.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createObjectClient } from '../../src/kube/client.js';
+import { createObjectClient, type ObjectClient } from '../../src/kube/client.js';
+import { freePort } from '../controlplane/probe.js';
+import { TcpBalancer } from './balancer.js';
 
 export interface StartSutureOptions {
   /** Admin kubeconfig of the control plane Suture must govern. */
@@ -26,6 +28,8 @@ export interface SutureHandle {
   stop(): Promise<void>;
   /** Optional: switch the clock without a full stop/start; the runner falls back to stop + start. */
   restart?(options: { clock?: string }): Promise<void>;
+  /** Optional: kill one replica (the leader when known) and start it again; resolves what was done, in words. */
+  restartOne?(): Promise<string>;
 }
 
 export type StartSuture = (options: StartSutureOptions) => Promise<SutureHandle>;
@@ -38,25 +42,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Suture's entry point. */
 export const ENTRY_POINT = 'src/main.ts';
 export const SUTURE_NAMESPACE = 'suture-system';
+/** The coordination.k8s.io Lease the replicas elect their leader on (Suture's default --leader-election-id). */
+export const LEADER_LEASE = 'suture-leader';
+/** Short leader election timings, so that a failover takes seconds. */
+export const LEADER_ELECTION_ARGS: readonly string[] = ['--lease-duration=4s', '--renew-deadline=3s', '--retry-period=1s'];
 const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 20_000;
 
 /** What stands between the runner and a running Suture, in words; undefined when nothing does. */
 export function missingForSuture(repoRoot: string = root): string | undefined {
   return existsSync(join(repoRoot, ENTRY_POINT)) ? undefined : `${ENTRY_POINT} does not exist`;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-function readyz(port: number): Promise<boolean> {
+/** True when Suture on this loopback port answers /readyz with 200. */
+export function readyz(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     // Suture's own self-signed serving certificate: this probe only asks whether the process says it is ready.
     const req = request({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, timeout: 1000 }, (res) => {
@@ -69,10 +68,13 @@ function readyz(port: number): Promise<boolean> {
   });
 }
 
-async function ensureNamespace(kubeconfigPath: string): Promise<void> {
+export function adminClient(kubeconfigPath: string): ObjectClient {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  const client = createObjectClient(kc);
+  return createObjectClient(kc);
+}
+
+async function ensureNamespace(client: ObjectClient): Promise<void> {
   const ref = { apiVersion: 'v1', kind: 'Namespace', name: SUTURE_NAMESPACE };
   if ((await client.find(ref)) === undefined) await client.create({ ...ref, metadata: { name: SUTURE_NAMESPACE } });
 }
@@ -84,6 +86,33 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
+export interface SutureProcessOptions {
+  readonly kubeconfigPath: string;
+  /** Leader election identity (POD_NAME). */
+  readonly name: string;
+  /** This replica's own loopback port. */
+  readonly port: number;
+  /** The URL the API server calls (the balancer's). */
+  readonly webhookUrl: string;
+  readonly logPath: string;
+  readonly clock?: string;
+  /** Further `suture run` flags. */
+  readonly extraArgs?: readonly string[];
+}
+
+/** One `suture run` child process. */
+export interface SutureProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+  readonly logPath: string;
+  running(): boolean;
+  /** SIGTERM (Suture drains and releases its Lease), SIGKILL after 20 s; awaits the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL at once (a crash: nothing is released); awaits the exit. */
+  kill(): Promise<void>;
+}
+
 async function waitReady(child: ChildProcess, port: number, logPath: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -91,38 +120,173 @@ async function waitReady(child: ChildProcess, port: number, logPath: string): Pr
     if (await readyz(port)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
+  child.kill('SIGKILL');
   throw new SutureNotRunnableError(`Suture did not become ready within ${READY_TIMEOUT_MS / 1000}s; see ${logPath}`);
 }
 
-let port: number | undefined;
-
 /** Starts `suture run` as a child process and resolves once its /readyz answers 200. */
-export const startSuture: StartSuture = async (options) => {
+export async function startSutureProcess(options: SutureProcessOptions): Promise<SutureProcess> {
   const missing = missingForSuture();
   if (missing !== undefined) throw new SutureNotRunnableError(`Suture is not runnable: ${missing}`);
-  await ensureNamespace(options.kubeconfigPath);
-  // The same port across restarts (a new clock means a new process): the webhook configurations Suture published
-  // stay valid, so nothing fails in the moment before the new process has rewritten them.
-  port ??= await freePort();
-  const logDir = mkdtempSync(join(tmpdir(), 'suture-scenarios-'));
-  const logPath = join(logDir, 'suture.log');
-  const args = ['--import', 'tsx', join(root, ENTRY_POINT), 'run', `--kubeconfig=${options.kubeconfigPath}`, `--namespace=${SUTURE_NAMESPACE}`, '--webhook-host=127.0.0.1', `--webhook-port=${port}`, `--webhook-url=https://127.0.0.1:${port}`, '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=1s'];
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const { port, name, logPath } = options;
+  const args = ['--import', 'tsx', join(root, ENTRY_POINT), 'run', `--kubeconfig=${options.kubeconfigPath}`, `--namespace=${SUTURE_NAMESPACE}`, '--webhook-host=127.0.0.1', `--webhook-port=${port}`, `--webhook-url=${options.webhookUrl}`, ...LEADER_ELECTION_ARGS, ...(options.extraArgs ?? [])];
+  const env: NodeJS.ProcessEnv = { ...process.env, POD_NAME: name };
   if (options.clock !== undefined) {
     args.push(`--unsafe-test-clock=${options.clock}`);
     env.SUTURE_ALLOW_TEST_CLOCK = '1';
   }
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logPath);
+  const log = createWriteStream(logPath, { flags: 'a' });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   await waitReady(child, port, logPath);
-  return {
-    stop: async () => {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited(child);
-      clearTimeout(killer);
-    },
+  const signal = async (sig: NodeJS.Signals, graceMs: number): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(sig);
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited(child);
+    clearTimeout(killer);
   };
-};
+  return {
+    name,
+    port,
+    pid: child.pid,
+    logPath,
+    running: () => child.exitCode === null && child.signalCode === null,
+    stop: () => signal('SIGTERM', STOP_TIMEOUT_MS),
+    kill: () => signal('SIGKILL', 5_000),
+  };
+}
+
+export interface ReplicaPoolOptions {
+  readonly kubeconfigPath: string;
+  /** How many replicas (≥ 1). */
+  readonly replicas: number;
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * N Suture replicas behind one balancer. Each replica slot keeps its port and identity (`suture-<i>`) across
+ * restarts, and the balancer keeps its port for the pool's life, so the webhook configurations stay valid.
+ */
+export class SutureReplicaPool {
+  readonly balancer = new TcpBalancer();
+  readonly names: readonly string[];
+  private readonly client: ObjectClient;
+  private readonly logDir = mkdtempSync(join(tmpdir(), 'suture-replicas-'));
+  private ports: number[] = [];
+  private balancerPort = 0;
+  private readonly processes = new Map<number, SutureProcess>();
+  private clock: string | undefined;
+
+  constructor(private readonly options: ReplicaPoolOptions) {
+    if (!Number.isInteger(options.replicas) || options.replicas < 1) throw new Error(`replicas must be a whole number ≥ 1, not ${options.replicas}`);
+    this.names = Array.from({ length: options.replicas }, (_, i) => `suture-${i}`);
+    this.client = adminClient(options.kubeconfigPath);
+  }
+
+  /** The URL every replica publishes in the webhook configurations. */
+  get url(): string {
+    return `https://127.0.0.1:${this.balancerPort}`;
+  }
+
+  get logs(): string {
+    return this.logDir;
+  }
+
+  /** Each replica's own port, by index. */
+  portOf(index: number): number {
+    const port = this.ports[index];
+    if (port === undefined) throw new Error(`no replica ${index}`);
+    return port;
+  }
+
+  process(index: number): SutureProcess | undefined {
+    return this.processes.get(index);
+  }
+
+  /** Starts the balancer (first time) and every replica that is not running, concurrently; awaits /readyz of each. */
+  async start(clock?: string): Promise<void> {
+    this.clock = clock;
+    if (this.balancerPort === 0) {
+      this.ports = await Promise.all(this.names.map(() => freePort()));
+      this.balancer.setBackends(this.ports);
+      this.balancerPort = await this.balancer.listen();
+    }
+    await ensureNamespace(this.client);
+    await Promise.all(this.names.map((_, i) => (this.processes.get(i)?.running() === true ? Promise.resolve() : this.startOne(i))));
+  }
+
+  /** Starts replica `index` again (after stop or kill) with the pool's clock. */
+  async startOne(index: number): Promise<SutureProcess> {
+    const name = this.names[index];
+    if (name === undefined) throw new Error(`no replica ${index}`);
+    const started = await startSutureProcess({ kubeconfigPath: this.options.kubeconfigPath, name, port: this.portOf(index), webhookUrl: this.url, logPath: join(this.logDir, `${name}.log`), clock: this.clock, extraArgs: this.options.extraArgs });
+    this.processes.set(index, started);
+    return started;
+  }
+
+  /** The identity holding the leader Lease now (it may have expired: see leaderIndex for a live one). */
+  async leaseHolder(): Promise<string | undefined> {
+    const lease = await this.client.find<{ apiVersion: string; kind: string; metadata: object; spec?: { holderIdentity?: string } }>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: SUTURE_NAMESPACE, name: LEADER_LEASE });
+    const holder = lease?.spec?.holderIdentity;
+    return holder === undefined || holder === '' ? undefined : holder;
+  }
+
+  /** The index of the replica that holds the Lease and is running; undefined when none does. */
+  async leaderIndex(): Promise<number | undefined> {
+    const holder = await this.leaseHolder();
+    const index = holder === undefined ? -1 : this.names.indexOf(holder);
+    return index >= 0 && this.processes.get(index)?.running() === true ? index : undefined;
+  }
+
+  /** SIGTERM to every replica, concurrently. The balancer stays (the same URL for the next start). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.processes.values()].map((p) => p.stop()));
+    this.processes.clear();
+  }
+
+  /** Stops every replica and the balancer. */
+  async close(): Promise<void> {
+    await this.stopAll();
+    await this.balancer.close();
+  }
+
+  /** Kills (SIGKILL) the leader — or replica 0 when no leader is known — and starts it again; says what it did. */
+  async restartLeader(): Promise<string> {
+    const leader = await this.leaderIndex();
+    const index = leader ?? 0;
+    const victim = this.processes.get(index);
+    const started = Date.now();
+    await victim?.kill();
+    await this.startOne(index);
+    return `killed ${leader === undefined ? 'replica' : 'leader'} ${this.names[index] ?? index} (pid ${victim?.pid ?? '?'}) with SIGKILL and started it again: ready after ${((Date.now() - started) / 1000).toFixed(1)}s`;
+  }
+}
+
+/**
+ * The runner's start hook: `replicas` real Suture processes behind one balancer. The pool (and its URL) lives across
+ * clock changes; only the processes are restarted.
+ */
+export function replicatedSuture(replicas: number): StartSuture {
+  let pool: SutureReplicaPool | undefined;
+  return async (options) => {
+    const current = pool ?? new SutureReplicaPool({ kubeconfigPath: options.kubeconfigPath, replicas });
+    pool = current;
+    await current.start(options.clock);
+    return {
+      stop: async () => {
+        await current.close();
+        pool = undefined;
+      },
+      restart: async ({ clock }) => {
+        await current.stopAll();
+        await current.start(clock);
+      },
+      restartOne: () => current.restartLeader(),
+    };
+  };
+}
+
+/** One Suture process (the runner's historic default). */
+export const startSuture: StartSuture = replicatedSuture(1);
