@@ -5,6 +5,8 @@ import type { StartSuture, SutureHandle } from './suture.js';
 export interface SutureControl {
   /** Makes Suture run with this clock (undefined = real time) before a scenario; throws when it cannot. */
   prepare(clock: string | undefined): Promise<void>;
+  /** Kills one replica (the leader when known) and starts it again; resolves what was done, or undefined when it cannot. */
+  restartOne(): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -24,6 +26,9 @@ export function managedSuture(start: StartSuture, kubeconfigPath: string): Sutur
       }
       current = clock;
     },
+    async restartOne() {
+      return handle?.restartOne?.();
+    },
     async stop() {
       await handle?.stop();
       handle = undefined;
@@ -38,11 +43,12 @@ export function externalSuture(): SutureControl {
       if (clock === undefined) return Promise.resolve();
       return Promise.reject(new Error(`this scenario sets clock: ${clock}, which cannot reach a Suture the runner did not start (--kubeconfig); run it without --kubeconfig`));
     },
+    restartOne: () => Promise.resolve(undefined),
     stop: () => Promise.resolve(),
   };
 }
 
 /** No Suture at all (--no-suture): clocks only shift {{now}}; for the runner's self-test. */
 export function noSuture(): SutureControl {
-  return { prepare: () => Promise.resolve(), stop: () => Promise.resolve() };
+  return { prepare: () => Promise.resolve(), restartOne: () => Promise.resolve(undefined), stop: () => Promise.resolve() };
 }

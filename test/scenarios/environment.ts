@@ -14,7 +14,7 @@ import { Discovery, KubeHttp } from './kube.js';
 import type { ScenarioObject } from './model.js';
 import { createAsAdmin } from './ops.js';
 import { realTiming } from './poll.js';
-import { startSuture } from './suture.js';
+import { replicatedSuture } from './suture.js';
 import { UidRegistry } from './templates.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -71,9 +71,11 @@ export interface StartOptions {
   readonly progress: (line: string) => void;
   /** Start no Suture (the runner's self-test). */
   readonly withoutSuture: boolean;
+  /** Suture processes behind one balancer (default 1). */
+  readonly replicas?: number;
 }
 
-export async function startEnvironment({ log, progress, withoutSuture }: StartOptions): Promise<Environment> {
+export async function startEnvironment({ log, progress, withoutSuture, replicas = 1 }: StartOptions): Promise<Environment> {
   const started = Date.now();
   const controlPlane = await startControlPlane({ controllers: SCENARIO_CONTROLLERS, log: progress });
   log(`control plane up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -81,8 +83,8 @@ export async function startEnvironment({ log, progress, withoutSuture }: StartOp
     const http = new KubeHttp(controlPlane.kubeConfig);
     const discovery = new Discovery(http);
     await installCrds(setupContext(http, discovery, log));
-    log(`Suture's CRDs installed; ${withoutSuture ? 'Suture not started (--no-suture)' : 'Suture starts before the first scenario'}`);
-    const suture = withoutSuture ? noSuture() : managedSuture(startSuture, controlPlane.kubeconfigPath);
+    log(`Suture's CRDs installed; ${withoutSuture ? 'Suture not started (--no-suture)' : `Suture (${replicas} replica${replicas === 1 ? '' : 's'}) starts before the first scenario`}`);
+    const suture = withoutSuture ? noSuture() : managedSuture(replicatedSuture(replicas), controlPlane.kubeconfigPath);
     const stop = async (): Promise<void> => {
       await suture.stop().finally(() => controlPlane.stop());
     };

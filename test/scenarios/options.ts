@@ -15,6 +15,10 @@ export interface RunOptions {
   readonly noSuture: boolean;
   /** How long to wait for Suture's objects to be ready after setup. */
   readonly readyTimeoutMs: number;
+  /** Suture processes the runner starts, behind one loopback balancer (webhook served by all, one leader). */
+  readonly replicas: number;
+  /** Kill one replica (the leader if known) after the middle step of each scenario and start it again. */
+  readonly restartMidway: boolean;
 }
 
 export const DEFAULT_DIRS = ['../shared/scenarios', 'test/scenarios'] as const;
@@ -29,6 +33,8 @@ export const USAGE = `usage: npx tsx test/scenarios/run.ts [options] [dir|file .
   --keep-going          run every scenario even after failures (default)
   --fail-fast           stop after the first scenario with a failed step
   --ready-timeout <d>   how long Suture's objects may take to be ready (default 30s)
+  --replicas <n>        Suture processes to start behind one loopback balancer (default 1; make scenarios uses 2)
+  --restart-midway      after the middle step of each scenario, kill one replica (the leader if known) and start it again
   --no-suture           start the control plane but not Suture (runner self-test; Suture scenarios then fail)
   --verbose             progress of the control plane and Suture on stderr
   --help`;
@@ -52,6 +58,8 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
         verbose: { type: 'boolean' },
         'no-suture': { type: 'boolean' },
         'ready-timeout': { type: 'string' },
+        replicas: { type: 'string' },
+        'restart-midway': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
@@ -64,8 +72,14 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   if (values['no-suture'] === true && values.kubeconfig !== undefined) throw new UsageError(`--no-suture is for the runner's own control plane; with --kubeconfig the runner starts no Suture anyway\n${USAGE}`);
   const readyTimeoutMs = parseDuration(values['ready-timeout'] ?? '30s');
   if (readyTimeoutMs === undefined) throw new UsageError(`--ready-timeout takes a duration like 30s or 2m\n${USAGE}`);
+  const replicas = Number(values.replicas ?? '1');
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new UsageError(`--replicas takes a whole number from 1 to 5, not ${values.replicas ?? ''}\n${USAGE}`);
+  const restartMidway = values['restart-midway'] === true;
+  if (restartMidway && (values.kubeconfig !== undefined || values['no-suture'] === true)) throw new UsageError(`--restart-midway restarts a Suture the runner started: not with --kubeconfig or --no-suture\n${USAGE}`);
   return {
     readyTimeoutMs,
+    replicas,
+    restartMidway,
     dirs: positionals.length > 0 ? positionals : [...DEFAULT_DIRS],
     report: values.report ?? DEFAULT_REPORT,
     filter: values.filter,

@@ -39,7 +39,7 @@ function selected(scenarios: readonly Scenario[], filter: string | undefined): S
 }
 
 async function runAll(env: Environment, scenarios: readonly Scenario[], options: RunOptions): Promise<ScenarioReport[]> {
-  const deps: RunnerDeps = { ...env, timing: realTiming, wallClock: Date.now, verifier: new IdentityVerifier(env), print, log, sutureReadyTimeoutMs: options.readyTimeoutMs };
+  const deps: RunnerDeps = { ...env, timing: realTiming, wallClock: Date.now, verifier: new IdentityVerifier(env), print, log, sutureReadyTimeoutMs: options.readyTimeoutMs, restartMidway: options.restartMidway };
   const reports: ScenarioReport[] = [];
   for (const scenario of scenarios) {
     const report = await runScenario(deps, scenario);
@@ -66,7 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const report of reports) for (const row of report.steps) print(formatRow(row));
   if (chosen.length === 0) log(`no scenario to run in ${options.dirs.join(' ')}${options.filter === undefined ? '' : ` matching "${options.filter}"`}`);
   if (chosen.length > 0) {
-    const env = options.kubeconfig === undefined ? await startEnvironment({ log, progress: options.verbose ? log : () => undefined, withoutSuture: options.noSuture }) : attachToCluster(options.kubeconfig);
+    const env = options.kubeconfig === undefined ? await startEnvironment({ log, progress: options.verbose ? log : () => undefined, withoutSuture: options.noSuture, replicas: options.replicas }) : attachToCluster(options.kubeconfig);
     try {
       reports.push(...(await runAll(env, chosen, options)));
     } finally {

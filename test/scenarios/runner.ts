@@ -28,6 +28,8 @@ export interface RunnerDeps {
   /** Progress (stderr). */
   readonly log: (line: string) => void;
   readonly sutureReadyTimeoutMs?: number;
+  /** Restart one Suture replica after the middle step of each scenario (--restart-midway). */
+  readonly restartMidway?: boolean;
 }
 
 function hasTemplate(text: string): boolean {
@@ -99,17 +101,31 @@ function setupFailedRows(scenario: Scenario, reason: string): StepRow[] {
   }));
 }
 
+/** The position after which --restart-midway restarts a replica: the middle step (the first of two middles). */
+export function midwayIndex(steps: number): number {
+  return Math.max(0, Math.ceil(steps / 2) - 1);
+}
+
+async function restartMidway(deps: RunnerDeps, scenario: Scenario): Promise<void> {
+  const started = deps.timing.now();
+  const done = await deps.suture.restartOne();
+  const took = ((deps.timing.now() - started) / 1000).toFixed(1);
+  deps.log(`  --restart-midway in ${scenario.name}: ${done ?? 'no replica the runner can restart'} (${took}s)`);
+}
+
 async function runSteps(deps: RunnerDeps, ctx: ScenarioContext, scenario: Scenario): Promise<{ rows: StepRow[]; created: ObjectRef[] }> {
   const rows: StepRow[] = [];
   const created: ObjectRef[] = [];
   const names = sutureNames(scenario);
-  for (const step of scenario.steps) {
+  const midway = deps.restartMidway === true ? midwayIndex(scenario.steps.length) : -1;
+  for (const [position, step] of scenario.steps.entries()) {
     const started = deps.timing.now();
     const outcome = step.type === 'check' ? await runCheckStep(ctx, step) : await runRequestStep(ctx, step, { verifier: deps.verifier, sutureNames: names });
     if (outcome.created !== undefined) created.push(outcome.created);
     const result = row(scenario, step, outcome, Math.round(deps.timing.now() - started));
     deps.print(formatRow(result));
     rows.push(result);
+    if (position === midway && position < scenario.steps.length - 1) await restartMidway(deps, scenario);
   }
   return { rows, created };
 }
