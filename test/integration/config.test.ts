@@ -94,7 +94,7 @@ describe('config/ on the API server', function () {
     const deployment = named(objects, 'Deployment') as Manifest & { spec: { template: { metadata: object; spec: object } } };
     // The ServiceAccount admission plugin wants the pod's service account to exist.
     await admin.create(named(objects, 'ServiceAccount'));
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...deployment.spec.template.metadata, name: 'suture-dry-run', namespace }, spec: deployment.spec.template.spec };
+    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { ...deployment.spec.template.metadata, name: 'suture-dry-run', namespace }, spec: deployment.spec.template.spec };
     const created = await admin.create(pod, { dryRun: true });
     expect(created.metadata.uid).to.be.a('string');
   });
