@@ -47,6 +47,11 @@ export class TcpBalancer {
     this.unserved = 0;
   }
 
+  /** Closes every open connection (both sides); the next request of a client connects anew. */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     const server = this.server;
