@@ -5,21 +5,26 @@ import { KINDS, type KindDefinition } from './schema.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/** One key of a schema node, rewritten for a structural schema: `undefined` drops it. */
+function structuralEntry(key: string, value: Json): [string, Json] | undefined {
+  if (key === '$id' || key === '$schema') return undefined;
+  // Unknown fields are pruned by the API server; properties and additionalProperties are mutually exclusive there.
+  if (key === 'additionalProperties' && value === false) return undefined;
+  if (key === 'patternProperties') {
+    const only = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.values(value)[0] : undefined;
+    return only === undefined ? undefined : ['additionalProperties', toStructural(only)];
+  }
+  return [key, key === 'properties' ? mapValues(value, toStructural) : toStructural(value)];
+}
+
 /** Turns a TypeBox (JSON Schema) node into a structural OpenAPI v3 schema as CRDs require. */
 export function toStructural(node: Json): Json {
   if (Array.isArray(node)) return node.map(toStructural);
   if (node === null || typeof node !== 'object') return node;
   const out: { [key: string]: Json } = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === '$id' || key === '$schema') continue;
-    // Unknown fields are pruned by the API server; properties and additionalProperties are mutually exclusive there.
-    if (key === 'additionalProperties' && value === false) continue;
-    if (key === 'patternProperties' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const [only] = Object.values(value);
-      if (only !== undefined) out['additionalProperties'] = toStructural(only);
-      continue;
-    }
-    out[key] = key === 'properties' ? mapValues(value, toStructural) : toStructural(value);
+    const entry = structuralEntry(key, value);
+    if (entry !== undefined) out[entry[0]] = entry[1];
   }
   return out;
 }

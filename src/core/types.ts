@@ -1,5 +1,6 @@
 // The contracts of the decision core: what decide() reads and what it returns. Pure data, no behaviour.
 import type { KubeObject, Operation, SutureException, SutureLease, Subject } from '../api/types.js';
+import type { CompiledException, CompiledPolicy } from './policy.js';
 
 // ------------------------------------------------------------------------------------------------ the request
 
@@ -232,10 +233,10 @@ export interface IdentityConfig {
 export interface DecisionInput {
   snapshot: Snapshot;
   /** Compiled policies (core/policy.ts). A policy whose newest version is invalid keeps its last valid version. */
-  policies: readonly import('./policy.js').CompiledPolicy[];
+  policies: readonly CompiledPolicy[];
   leases: readonly LeaseState[];
   /** Compiled exceptions (core/policy.ts); expired ones are ignored at `now`. */
-  exceptions: readonly import('./policy.js').CompiledException[];
+  exceptions: readonly CompiledException[];
   budgets: BudgetLedger;
   metrics: MetricReader;
   identities: IdentityConfig;
