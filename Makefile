@@ -64,6 +64,25 @@ cluster-down: deps ## Stop the local control plane started by cluster-up.
 demo: deps controlplane ## Start the control plane, run Suture and the examples, show a misbehaving operator stopped; stop everything.
 	npx tsx examples/demo.ts
 
+# For people with Docker and kind (not used by the targets above, not run in development here: no Docker engine).
+IMG ?= suture:dev
+KIND_CLUSTER ?= suture
+
+.PHONY: docker-build
+docker-build: ## Build the image IMG (default suture:dev) from the Dockerfile. Needs Docker.
+	docker build -t $(IMG) .
+
+.PHONY: kind-up
+kind-up: ## Create a kind cluster KIND_CLUSTER (default suture). Needs Docker and kind.
+	kind create cluster --name $(KIND_CLUSTER)
+
+.PHONY: kind-deploy
+kind-deploy: docker-build ## Load IMG into the kind cluster and install Suture with config/default; then apply config/samples.
+	kind load docker-image $(IMG) --name $(KIND_CLUSTER)
+	kubectl kustomize config/default | sed 's|image: suture:dev|image: $(IMG)|' | kubectl --context kind-$(KIND_CLUSTER) apply --server-side -f -
+	kubectl --context kind-$(KIND_CLUSTER) -n suture-system rollout status deployment/suture --timeout=180s
+	@echo "Suture is running; examples: kubectl --context kind-$(KIND_CLUSTER) apply -k config/samples"
+
 .PHONY: clean
 clean: ## Remove build output (the control plane cache in ~/.cache/suture stays; rm -rf it to rebuild).
 	rm -rf dist .cache
