@@ -196,9 +196,9 @@ export class SimCluster {
   private dropOwnerReferences(gone: ReadonlySet<string>): void {
     for (const uid of gone) {
       for (const dependent of [...this.snapshot.dependents(uid)]) {
-        const metadata = { ...dependent.metadata, ownerReferences: (dependent.metadata.ownerReferences ?? []).filter((r) => !gone.has(r.uid)) };
-        if (metadata.ownerReferences.length === 0) delete metadata.ownerReferences;
-        this.snapshot.upsert({ ...dependent, metadata });
+        const { ownerReferences, ...rest } = dependent.metadata;
+        const kept = (ownerReferences ?? []).filter((r) => !gone.has(r.uid));
+        this.snapshot.upsert({ ...dependent, metadata: kept.length > 0 ? { ...rest, ownerReferences: kept } : rest });
       }
     }
   }

@@ -86,7 +86,7 @@ setup:
   - {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: app, labels: {tier: x}}}
 `;
 
-function run(yaml: string): StepRow[] {
+function run(yaml: string): readonly StepRow[] {
   return runScenarioOffline(parseScenario(yaml, 'inline.yaml'), { now: NOW }).steps;
 }
 
