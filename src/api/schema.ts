@@ -277,7 +277,8 @@ export const KINDS: readonly KindDefinition[] = [
       { name: 'Access', type: 'string', jsonPath: '.spec.access' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
       age,
-      { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt', priority: 1 },
+      // `date` columns print ages and show <invalid> for future times: expiry is shown as the timestamp.
+      { name: 'Expires', type: 'string', jsonPath: '.status.expiresAt', priority: 1 },
     ],
   },
   {
@@ -305,7 +306,7 @@ export const KINDS: readonly KindDefinition[] = [
     status: SutureExceptionStatus,
     printerColumns: [
       { name: 'Active', type: 'boolean', jsonPath: '.status.active' },
-      { name: 'Expires', type: 'date', jsonPath: '.spec.expiresAt' },
+      { name: 'Expires', type: 'string', jsonPath: '.spec.expiresAt' },
       { name: 'Uses', type: 'integer', jsonPath: '.status.uses' },
       { name: 'Reason', type: 'string', jsonPath: '.spec.reason', priority: 1 },
       age,

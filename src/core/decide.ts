@@ -239,7 +239,9 @@ export function describeRequest(request: AdmissionRequest): string {
   const what = request.subResource ? `${request.subResource} of ${request.resource.resource}` : request.kind.kind;
   const meta = request.object?.metadata ?? request.oldObject?.metadata;
   const name = request.name ?? meta?.name ?? meta?.generateName ?? '';
-  const where = request.namespace ? `${request.namespace}/${name}` : name;
+  // The API server sets a Namespace's own name as the namespace of requests about it.
+  const namespaced = request.namespace && !(request.kind.group === '' && request.kind.kind === 'Namespace');
+  const where = namespaced ? `${request.namespace}/${name}` : name;
   return `${verb} ${what} ${where}`.trim();
 }
 

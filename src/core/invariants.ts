@@ -151,7 +151,7 @@ function minAvailable(inv: { count?: number; percent?: number }, ctx: InvariantC
   if (broken.length === 0) return { result: 'pass', message: checks.map((c) => `${c.after} ${c.what} after the request (at least ${c.required})`).join('; ') };
   return {
     result: 'fail',
-    message: broken.map((c) => `would leave ${c.after} ${c.what} (${c.before} now); at least ${c.required} required`).join('; '),
+    message: broken.map((c) => `would leave ${c.what} at ${c.after} (${c.before} now); at least ${c.required} required`).join('; '),
   };
 }
 

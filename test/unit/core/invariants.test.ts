@@ -127,8 +127,8 @@ describe('core/invariants', () => {
     const spec = (min: Record<string, number>): Record<string, unknown> => ({ match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], namespaces: ['mq'] }], invariants: [{ name: 'keep-quorum', minAvailable: min }] });
     const scaled = (n: number): KubeObject => edited(mq, (o) => ((o.spec as { replicas: number }).replicas = n));
     const cases: [string, Record<string, number>, AdmissionRequest, Affected[], InvariantResult['result'], string][] = [
-      ['delete leaves 0 (scenario 02)', { count: 2 }, deleteRequest(mq, operator), [affected(mq, 'DELETE')], 'fail', 'would leave 0 ready replicas of apps/StatefulSet mq/rabbitmq-cluster1-server (3 now); at least 2 required'],
-      ['scale to 1 leaves 1 (scenario 02)', { count: 2 }, scaleRequest(mq, 1, operator), [affected(scaled(1), 'UPDATE', mq)], 'fail', 'would leave 1 ready'],
+      ['delete leaves 0 (scenario 02)', { count: 2 }, deleteRequest(mq, operator), [affected(mq, 'DELETE')], 'fail', 'would leave ready replicas of apps/StatefulSet mq/rabbitmq-cluster1-server at 0 (3 now); at least 2 required'],
+      ['scale to 1 leaves 1 (scenario 02)', { count: 2 }, scaleRequest(mq, 1, operator), [affected(scaled(1), 'UPDATE', mq)], 'fail', 'at 1 (3 now)'],
       ['scale to 5 keeps 3 (scenario 02)', { count: 2 }, updateRequest(mq, scaled(5), operator), [affected(scaled(5), 'UPDATE', mq)], 'pass', '3 ready replicas'],
       ['percent 50 of 3 needs 2: scale to 2 passes', { percent: 50 }, scaleRequest(mq, 2, operator), [affected(scaled(2), 'UPDATE', mq)], 'pass', 'at least 2'],
       ['percent 100 of 3: scale to 2 fails', { percent: 100 }, scaleRequest(mq, 2, operator), [affected(scaled(2), 'UPDATE', mq)], 'fail', 'at least 3 required'],
@@ -146,7 +146,7 @@ describe('core/invariants', () => {
 
     it('counts a DaemonSet by numberReady', () => {
       const ds = object('apps/v1', 'DaemonSet', 'kube-net/agent', { spec: {}, status: { numberReady: 4, desiredNumberScheduled: 4 } });
-      check({ spec: { match: [{ kinds: ['DaemonSet'] }], invariants: [{ name: 'q', minAvailable: { percent: 50 } }] }, request: deleteRequest(ds, operator), impact: [affected(ds, 'DELETE')], cluster: [ds] }, 'fail', 'would leave 0 ready replicas', 'at least 2 required');
+      check({ spec: { match: [{ kinds: ['DaemonSet'] }], invariants: [{ name: 'q', minAvailable: { percent: 50 } }] }, request: deleteRequest(ds, operator), impact: [affected(ds, 'DELETE')], cluster: [ds] }, 'fail', 'would leave ready replicas of apps/DaemonSet', 'at least 2 required');
     });
   });
 
@@ -159,10 +159,10 @@ describe('core/invariants', () => {
     const [ready0, , unready] = pods as [KubeObject, KubeObject, KubeObject];
 
     it('deleting the unready pod leaves 2 ready: passes count 2', () => check(del(unready, { count: 2 }), 'pass', '2 ready Pods'));
-    it('deleting a ready pod leaves 1: fails count 2', () => check(del(ready0, { count: 2 }), 'fail', 'would leave 1 ready Pods the policy matches (2 now); at least 2 required'));
+    it('deleting a ready pod leaves 1: fails count 2', () => check(del(ready0, { count: 2 }), 'fail', 'would leave ready Pods the policy matches at 1 (2 now); at least 2 required'));
     it('percent is of the matched pods before (50% of 3 = 2)', () => check(del(ready0, { percent: 50 }), 'fail', 'at least 2 required'));
     it('percent 30 of 3 = 1', () => check(del(ready0, { percent: 30 }), 'pass'));
-    it('pods the policy does not match do not count', () => check({ ...del(ready0, { count: 2 }), cluster: [ready0, unready, other] }, 'fail', 'would leave 0'));
+    it('pods the policy does not match do not count', () => check({ ...del(ready0, { count: 2 }), cluster: [ready0, unready, other] }, 'fail', 'at 0 (1 now)'));
   });
 
   describe('immutable', () => {
