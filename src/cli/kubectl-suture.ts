@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// `kubectl suture` (a kubectl plugin: the binary kubectl-suture on the PATH): test scenario files offline, explain a
+// decision by its id, ask the live cluster what Suture would say about a manifest, print the version. This module
+// parses arguments (commander) and is, with main.ts and config.ts, one of the modules that read argv and the
+// environment; what each command does is in actions.ts.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseInstant } from '../scenario/duration.js';
+import { realActions, type Actions, type ManifestOptions, type RecordOptions } from './actions.js';
+import type { Printer } from './test-command.js';
+import { WHAT_IF_VERBS, type WhatIfVerb } from './what-if.js';
+
+const EXAMPLES = `
+Examples:
+  # Run scenario files offline (no cluster), like kyverno test / gator verify; exit 1 on any failed step
+  kubectl suture test ./scenarios
+
+  # Show the record of a decision (the id is in every denial and warning: "[decision <id>]")
+  kubectl suture explain 3f6c1e0a-5b7d-4d1e-9a55-2c8f0e1b7a44
+
+  # Would this service account be allowed to delete what the manifest names? Nothing is changed (dryRun=All).
+  kubectl suture explain -f pvc.yaml --as system:serviceaccount:zk:zookeeper-operator --verb delete
+`;
+
+/** Parsed options as commander hands them to the actions. */
+interface ExplainFlags {
+  filename?: string;
+  as?: string;
+  asGroup: string[];
+  verb: WhatIfVerb;
+  namespace?: string;
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  server?: string;
+  certificateAuthority?: string;
+  insecureSkipTlsVerify?: boolean;
+  sutureNamespace: string;
+  service: string;
+  output: 'text' | 'json';
+  kubeconfig?: string;
+  context?: string;
+}
+
+function instant(value: string): number {
+  const ms = parseInstant(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected an RFC 3339 time such as 2026-11-23T09:45:00Z');
+  return ms;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function connection(flags: ExplainFlags): { kubeconfig?: string; context?: string } {
+  return { ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.context === undefined ? {} : { context: flags.context }) };
+}
+
+/** Options of `explain <id>`. */
+export function recordOptions(flags: ExplainFlags): RecordOptions {
+  return {
+    ...connection(flags),
+    ...(flags.server === undefined ? {} : { server: flags.server }),
+    ...(flags.certificateAuthority === undefined ? {} : { certificateAuthority: flags.certificateAuthority }),
+    insecureSkipTlsVerify: flags.insecureSkipTlsVerify === true,
+    sutureNamespace: flags.sutureNamespace,
+    service: flags.service,
+    output: flags.output,
+  };
+}
+
+/** Options of `explain -f`; throws the usage error when --as is missing. */
+export function manifestOptions(file: string, flags: ExplainFlags): ManifestOptions {
+  if (flags.as === undefined) throw new InvalidArgumentError('explain -f needs --as <subject> (a user or system:serviceaccount:<namespace>:<name>)');
+  return {
+    ...connection(flags),
+    file,
+    as: flags.as,
+    asGroups: flags.asGroup,
+    verb: flags.verb,
+    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    ...(flags.propagationPolicy === undefined ? {} : { propagationPolicy: flags.propagationPolicy }),
+  };
+}
+
+/** Which explain was asked for, or the usage error. */
+function explainMode(id: string | undefined, flags: ExplainFlags): 'record' | 'manifest' {
+  if (id !== undefined && flags.filename !== undefined) throw new InvalidArgumentError('give a decision id or -f <manifest>, not both');
+  if (id === undefined && flags.filename === undefined) throw new InvalidArgumentError('give a decision id, or -f <manifest> with --as <subject>');
+  if (flags.filename !== undefined && flags.server !== undefined) throw new InvalidArgumentError('--server is for explain <id>; explain -f asks the API server');
+  return id !== undefined ? 'record' : 'manifest';
+}
+
+function addTest(program: Command, actions: Actions, done: (code: number) => void): void {
+  program
+    .command('test')
+    .description('run scenario files offline: an in-memory cluster and Suture\'s decision core, no API server')
+    .argument('<paths...>', 'scenario files, or folders of *.yaml / *.yml')
+    .option('--now <time>', 'the instant taken as "now" by scenarios without a clock (default: the current time)', instant)
+    .option('--report <file>', 'also write the JSON report the live scenario runner writes')
+    .action(async (paths: string[], flags: { now?: number; report?: string }) => {
+      done(await actions.test(paths, { ...(flags.now === undefined ? {} : { now: flags.now }), ...(flags.report === undefined ? {} : { report: flags.report }) }));
+    });
+}
+
+function addExplain(program: Command, actions: Actions, done: (code: number) => void): void {
+  program
+    .command('explain')
+    .description('show the record of a decision by its id, or ask the live cluster (dry run) what Suture would decide about a manifest')
+    .argument('[decision-id]', 'the id in "[decision <id>]" of a denial or warning')
+    .option('-f, --filename <file>', 'manifest to ask about (YAML or JSON, several documents allowed)')
+    .option('--as <subject>', 'the identity to ask as: a user or system:serviceaccount:<namespace>:<name>')
+    .option('--as-group <group>', 'a group of --as besides those Kubernetes gives it (repeatable)', collect, [])
+    .addOption(new Option('--verb <verb>', 'what to do with the manifest').choices(WHAT_IF_VERBS).default('create'))
+    .option('-n, --namespace <namespace>', 'namespace for objects that name none (default: the context\'s, else default)')
+    .addOption(new Option('--propagation-policy <policy>', 'for --verb delete').choices(['Background', 'Foreground', 'Orphan']))
+    .option('--server <url>', 'ask this Suture replica directly, e.g. https://127.0.0.1:9443 (default: through the API server)')
+    .option('--certificate-authority <file>', 'CA of Suture\'s serving certificate, with --server')
+    .option('--insecure-skip-tls-verify', 'do not verify Suture\'s certificate, with --server (implied for loopback addresses)')
+    .option('--suture-namespace <namespace>', 'Suture\'s namespace', 'suture-system')
+    .option('--service <name>', 'Suture\'s webhook Service', 'suture-webhook')
+    .addOption(new Option('-o, --output <format>', 'record format').choices(['text', 'json']).default('text'))
+    .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .action(async (id: string | undefined, flags: ExplainFlags, command: Command) => {
+      try {
+        const mode = explainMode(id, flags);
+        const code = mode === 'record' ? await actions.explainRecord(id ?? '', recordOptions(flags)) : await actions.explainManifest(manifestOptions(flags.filename ?? '', flags));
+        done(code);
+      } catch (error) {
+        if (!(error instanceof InvalidArgumentError)) throw error;
+        command.error(`error: ${error.message}`, { exitCode: 2, code: 'suture.usage' });
+      }
+    });
+}
+
+/** The program; `done` receives each command's exit status. */
+export function buildProgram(actions: Actions, printer: Printer, done: (code: number) => void): Command {
+  const program = new Command('kubectl-suture')
+    .description('Suture: test policies offline, explain decisions, ask the cluster what Suture would decide')
+    .addHelpText('after', EXAMPLES)
+    .configureOutput({ writeOut: (s) => printer.out(s.replace(/\n$/, '')), writeErr: (s) => printer.err(s.replace(/\n$/, '')) })
+    .showHelpAfterError('(run kubectl suture --help for usage)');
+  addTest(program, actions, done);
+  addExplain(program, actions, done);
+  program
+    .command('version')
+    .description('print the version of kubectl-suture and the API it speaks')
+    .action(async () => done(await actions.version()));
+  return program;
+}
+
+/** Runs the CLI on `args` (without node and the script); resolves with the exit status. */
+export async function main(args: readonly string[], printer: Printer, actions: Actions = realActions(printer)): Promise<number> {
+  let code = 0;
+  const program = buildProgram(actions, printer, (c) => {
+    code = c;
+  }).exitOverride();
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return code;
+  } catch (error) {
+    const exitCode = (error as { exitCode?: unknown }).exitCode;
+    if (typeof exitCode === 'number') return exitCode;
+    throw error;
+  }
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  const printer: Printer = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+  main(process.argv.slice(2), printer).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`kubectl-suture: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
