@@ -133,13 +133,16 @@ function addExplain(program: Command, actions: Actions, done: (code: number) => 
     });
 }
 
-/** The program; `done` receives each command's exit status. */
+/** The program; `done` receives each command's exit status. Usage errors and --help throw a CommanderError. */
 export function buildProgram(actions: Actions, printer: Printer, done: (code: number) => void): Command {
   const program = new Command('kubectl-suture')
     .description('Suture: test policies offline, explain decisions, ask the cluster what Suture would decide')
     .addHelpText('after', EXAMPLES)
     .configureOutput({ writeOut: (s) => printer.out(s.replace(/\n$/, '')), writeErr: (s) => printer.err(s.replace(/\n$/, '')) })
-    .showHelpAfterError('(run kubectl suture --help for usage)');
+    .showHelpAfterError('(run kubectl suture --help for usage)')
+    // Errors and --help throw instead of exiting, so main() decides the exit status; set before the subcommands,
+    // which inherit it.
+    .exitOverride();
   addTest(program, actions, done);
   addExplain(program, actions, done);
   program
@@ -154,7 +157,7 @@ export async function main(args: readonly string[], printer: Printer, actions: A
   let code = 0;
   const program = buildProgram(actions, printer, (c) => {
     code = c;
-  }).exitOverride();
+  });
   try {
     await program.parseAsync([...args], { from: 'user' });
     return code;

@@ -46,7 +46,8 @@ function isObject(value: unknown): value is KubeObject {
 /** The objects of one document: itself, or the items of a `kind: List`. */
 function objectsOf(value: unknown, where: string): KubeObject[] {
   if (value === null || value === undefined) return [];
-  const items = isObject(value) && value.kind.endsWith('List') && Array.isArray(value.items) ? (value.items as unknown[]) : [value];
+  const list = value as { kind?: unknown; items?: unknown };
+  const items = typeof list.kind === 'string' && list.kind.endsWith('List') && Array.isArray(list.items) ? (list.items as unknown[]) : [value];
   return items.map((item) => {
     if (!isObject(item)) throw new ManifestError(`${where} is not a Kubernetes object (apiVersion, kind and metadata are required)`);
     return item;
