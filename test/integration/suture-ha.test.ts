@@ -210,7 +210,8 @@ describe('Suture running as two processes (real `suture run`, real control plane
     const repairedMs = Date.now() - deleted;
     process.stderr.write(`      webhook configuration repaired after ${repairedMs} ms by ${suture.pool.names[leader] ?? ''}\n`);
     expect(repairedMs).to.be.below(10_000);
-    expect(logSince(logs[leader] ?? '', offsets[leader] ?? 0)).to.include('Created ValidatingWebhookConfiguration');
+    // The log reaches its file through a pipe: wait for the leader's line, then look at the follower's.
+    await eventually('the leader logged the repair', () => Promise.resolve(logSince(logs[leader] ?? '', offsets[leader] ?? 0).includes('Created ValidatingWebhookConfiguration')), 5_000);
     expect(logSince(logs[follower] ?? '', offsets[follower] ?? 0)).not.to.include('ValidatingWebhookConfiguration');
   });
 
