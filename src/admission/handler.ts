@@ -103,10 +103,10 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
     const r = await deps.budgets.reserve(decision.budgets);
     if (r.ok) return decision;
     const { use } = r;
-    return denial(
-      decision,
-      `${request.operation.toLowerCase()} by ${request.userInfo.username} denied: SuturePolicy ${use.policy}, invariant ${use.invariant}: budget of ${use.limit} per ${use.windowSeconds}s spent (${r.used} used) [decision ${request.uid}]`,
-    );
+    const why = `budget of ${use.limit} per ${use.windowSeconds}s spent (${r.used} used)`;
+    const denied = denial(decision, `${request.operation.toLowerCase()} by ${request.userInfo.username} denied: SuturePolicy ${use.policy}, invariant ${use.invariant}: ${why} [decision ${request.uid}]`);
+    // Recorded against the policy like any other denial (metrics, status counts, Events).
+    return { ...denied, violations: [{ policy: use.policy, invariant: use.invariant, enforcement: 'Deny', message: why }], auditAnnotations: { ...denied.auditAnnotations, 'suture.dev/policy': use.policy } };
   };
 
   const validate = async (request: AdmissionRequest): Promise<Decision> => {
