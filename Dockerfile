@@ -30,4 +30,5 @@ COPY package.json ./
 # 65532 is the "nonroot" user of distroless images; config/manager/manager.yaml runs as the same uid.
 USER 65532:65532
 EXPOSE 9443
-ENTRYPOINT ["node", "dist/src/main.js", "run"]
+# A larger young generation halves decide()'s p99 on big snapshots (docs/performance.md, make bench-core).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/src/main.js", "run"]
