@@ -5,7 +5,7 @@
 // environment; what each command does is in actions.ts.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseInstant } from '../scenario/duration.js';
 import { realActions, type Actions, type ManifestOptions, type RecordOptions } from './actions.js';
 import type { Printer } from './test-command.js';
@@ -22,6 +22,9 @@ Examples:
   # Would this service account be allowed to delete what the manifest names? Nothing is changed (dryRun=All).
   kubectl suture explain -f pvc.yaml --as system:serviceaccount:zk:zookeeper-operator --verb delete
 `;
+
+/** Exit status of a usage error (1 is taken: a failed test step, a denial). */
+const USAGE_ERROR = 2;
 
 /** Parsed options as commander hands them to the actions. */
 interface ExplainFlags {
@@ -128,7 +131,7 @@ function addExplain(program: Command, actions: Actions, done: (code: number) => 
         done(code);
       } catch (error) {
         if (!(error instanceof InvalidArgumentError)) throw error;
-        command.error(`error: ${error.message}`, { exitCode: 2, code: 'suture.usage' });
+        command.error(`error: ${error.message}`, { exitCode: USAGE_ERROR, code: 'suture.usage' });
       }
     });
 }
@@ -162,8 +165,8 @@ export async function main(args: readonly string[], printer: Printer, actions: A
     await program.parseAsync([...args], { from: 'user' });
     return code;
   } catch (error) {
-    const exitCode = (error as { exitCode?: unknown }).exitCode;
-    if (typeof exitCode === 'number') return exitCode;
+    // --help and --version end with 0; every usage error (unknown command or option, bad value) with 2.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_ERROR;
     throw error;
   }
 }

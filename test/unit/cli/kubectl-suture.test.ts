@@ -43,13 +43,13 @@ describe('kubectl suture: arguments', () => {
     expect(r.calls).to.deep.equal([{ name: 'test', args: [['a', 'b.yaml'], { now: Date.parse('2026-11-23T09:45:00Z'), report: 'r.json' }] }]);
   });
 
-  it('test refuses a --now that is not a time and a missing path', async () => {
+  it('test refuses a --now that is not a time and a missing path (usage errors exit 2)', async () => {
     const bad = await cli(['test', 'x', '--now', 'yesterday']);
-    expect(bad.code).to.equal(1);
+    expect(bad.code).to.equal(2);
     expect(bad.err.join('\n')).to.match(/RFC 3339/);
     expect(bad.calls).to.deep.equal([]);
     const none = await cli(['test']);
-    expect(none.code).to.equal(1);
+    expect(none.code).to.equal(2);
     expect(none.err.join('\n')).to.match(/missing required argument 'paths'/);
   });
 
@@ -85,7 +85,7 @@ describe('kubectl suture: arguments', () => {
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);
-      expect(r.code, args.join(' ')).to.be.greaterThan(0);
+      expect(r.code, args.join(' ')).to.equal(2);
       expect(r.err.join('\n'), args.join(' ')).to.match(message);
       expect(r.calls, args.join(' ')).to.deep.equal([]);
     }
@@ -97,7 +97,7 @@ describe('kubectl suture: arguments', () => {
     expect(help.code).to.equal(0);
     expect(help.out.join('\n')).to.match(/kubectl suture test \.\/scenarios/).and.match(/explain -f pvc\.yaml --as/);
     const unknown = await cli(['frobnicate']);
-    expect(unknown.code).to.equal(1);
+    expect(unknown.code).to.equal(2);
     expect(unknown.err.join('\n')).to.match(/unknown command 'frobnicate'/);
   });
 });
