@@ -5,6 +5,7 @@
 // the `kube-root-ca.crt` ConfigMap), since a live cluster has them and they count in a namespace's cascade.
 // No validation, no defaulting of specs, no RBAC: see docs/cli.md for what offline cannot model.
 import type { KubeObject } from '../../api/types.js';
+import { jsonEqual } from '../../core/json.js';
 import { LiveSnapshot } from '../../core/live-snapshot.js';
 import { BUILTIN_KINDS, groupOf } from '../../core/snapshot.js';
 import type { KindInfo } from '../../core/types.js';
@@ -174,7 +175,7 @@ export class SimCluster {
 
   /** Replaces a stored object (same key): a new resourceVersion, generation moved when more than metadata and status changed. */
   replace(object: KubeObject, previous: KubeObject): KubeObject {
-    const changed = Object.keys({ ...object, ...previous }).some((k) => k !== 'metadata' && k !== 'status' && JSON.stringify(object[k]) !== JSON.stringify(previous[k]));
+    const changed = Object.keys({ ...object, ...previous }).some((k) => k !== 'metadata' && k !== 'status' && !jsonEqual(object[k], previous[k]));
     const generation = (previous.metadata.generation ?? 1) + (changed ? 1 : 0);
     const stored: KubeObject = { ...object, metadata: { ...object.metadata, uid: previous.metadata.uid, creationTimestamp: previous.metadata.creationTimestamp, generation, resourceVersion: this.nextVersion() } };
     this.snapshot.upsert(stored);

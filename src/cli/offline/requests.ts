@@ -4,6 +4,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { KubeObject } from '../../api/types.js';
 import { computeImpact } from '../../core/impact.js';
+import { valueAt } from '../../core/json.js';
 import { matchesLabelSelector, parseLabelSelector } from '../../core/selectors.js';
 import type { AdmissionOperation, AdmissionRequest, UserInfo } from '../../core/types.js';
 import { stepName, stepNamespace } from '../../scenario/describe.js';
@@ -137,14 +138,14 @@ function planCreate(t: Target, ctx: PlanContext): Write[] {
   return [{ request, commit }];
 }
 
+/** A CRD's `.spec.replicas` path as a JSON pointer. */
 function specReplicasPointer(path: string): string {
   return `/${path.replace(/^\./, '').split('.').join('/')}`;
 }
 
 function numberAtPointer(obj: unknown, pointer: string): number | undefined {
-  let cur: unknown = obj;
-  for (const token of pointer.slice(1).split('/')) cur = isRecord(cur) ? cur[token] : undefined;
-  return typeof cur === 'number' ? cur : undefined;
+  const value = valueAt(obj, pointer);
+  return typeof value === 'number' ? value : undefined;
 }
 
 function withNumberAt(obj: KubeObject, pointer: string, value: number): KubeObject {
@@ -162,7 +163,8 @@ function withNumberAt(obj: KubeObject, pointer: string, value: number): KubeObje
 /** The autoscaling/v1 Scale the API server serves for an object's scale subresource. */
 export function scaleOf(parent: KubeObject, scale: NonNullable<SimKind['scale']>): KubeObject {
   const { name, namespace, uid, resourceVersion, creationTimestamp } = parent.metadata;
-  const selector = scale.labelSelectorPath === undefined ? undefined : numberOrString(parent, specReplicasPointer(scale.labelSelectorPath));
+  const found = scale.labelSelectorPath === undefined ? undefined : valueAt(parent, specReplicasPointer(scale.labelSelectorPath));
+  const selector = typeof found === 'string' ? found : undefined;
   return {
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
@@ -170,12 +172,6 @@ export function scaleOf(parent: KubeObject, scale: NonNullable<SimKind['scale']>
     spec: { replicas: numberAtPointer(parent, specReplicasPointer(scale.specReplicasPath)) ?? 0 },
     status: { replicas: numberAtPointer(parent, specReplicasPointer(scale.statusReplicasPath)) ?? 0, ...(selector === undefined ? {} : { selector }) },
   };
-}
-
-function numberOrString(obj: unknown, pointer: string): string | undefined {
-  let cur: unknown = obj;
-  for (const token of pointer.slice(1).split('/')) cur = isRecord(cur) ? cur[token] : undefined;
-  return typeof cur === 'string' ? cur : undefined;
 }
 
 function planScale(t: Target, ctx: PlanContext): Write[] {

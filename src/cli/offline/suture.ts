@@ -1,7 +1,7 @@
 // Suture's side of the offline simulation: what its reconcilers and stores would hold after each request — policies
 // compiled (status Ready), exceptions compiled (status active), leases granted by the core's grantLeases (status
 // phase, conditions, conflictsWith) — and the inputs decide() reads, with budgets in an in-memory ledger.
-import { GROUP } from '../../api/constants.js';
+import { API_VERSION, GROUP } from '../../api/constants.js';
 import type { FieldError, KubeObject, SutureException, SutureLease, SuturePolicy } from '../../api/types.js';
 import { setCondition } from '../../controller/conditions.js';
 import { policyStatus } from '../../controller/reconcilers/policies.js';
@@ -37,7 +37,7 @@ export class MemoryLedger implements BudgetLedger {
 const NO_METRICS: MetricReader = { read: () => undefined };
 
 function kindInfo(cluster: SimCluster, kind: string): SimKind {
-  return cluster.require(`${GROUP}/v1alpha1`, kind);
+  return cluster.require(API_VERSION, kind);
 }
 
 function leaseStatus(lease: SutureLease, grant: LeaseGrant, now: Date): Record<string, unknown> {
