@@ -233,16 +233,24 @@ function activeExceptions(request: AdmissionRequest, input: DecisionInput, now: 
 
 const VERBS: Record<string, string> = { CREATE: 'create', UPDATE: 'update', DELETE: 'delete', CONNECT: 'connect' };
 
+/** The name a request acts on: its own, else its object's (a CREATE may carry only generateName). */
+function requestName(request: AdmissionRequest): string {
+  const meta = request.object?.metadata ?? request.oldObject?.metadata;
+  return request.name ?? meta?.name ?? meta?.generateName ?? '';
+}
+
+/** "zk/data-0", or "zk" for a Namespace (the API server gives a Namespace its own name as namespace). */
+function requestWhere(request: AdmissionRequest): string {
+  const name = requestName(request);
+  const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
+  return request.namespace && !isNamespace ? `${request.namespace}/${name}` : name;
+}
+
 /** "delete PersistentVolumeClaim zk/data-0", "update scale of statefulsets mq/rabbit" */
 export function describeRequest(request: AdmissionRequest): string {
   const verb = VERBS[request.operation] ?? request.operation.toLowerCase();
   const what = request.subResource ? `${request.subResource} of ${request.resource.resource}` : request.kind.kind;
-  const meta = request.object?.metadata ?? request.oldObject?.metadata;
-  const name = request.name ?? meta?.name ?? meta?.generateName ?? '';
-  // The API server sets a Namespace's own name as the namespace of requests about it.
-  const namespaced = request.namespace && !(request.kind.group === '' && request.kind.kind === 'Namespace');
-  const where = namespaced ? `${request.namespace}/${name}` : name;
-  return `${verb} ${what} ${where}`.trim();
+  return `${verb} ${what} ${requestWhere(request)}`.trim();
 }
 
 function impactPhrase(impact: Impact): string {
