@@ -17,6 +17,8 @@ import type { AdmissionMetrics } from './metrics.js';
 import { decodeAdmissionReview, encodeAdmissionReview, errorDecision, errorReview, isPatchable, Phases, type Phase } from './review.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** Longer than the API server's idle-connection timeout (90 s), so idle connections are closed by the client. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 export interface AdmissionServerOptions {
   /** The raw decision handler; the server wraps it in the standard chain (recovery, timeout, logging, metrics). */
@@ -275,6 +277,10 @@ export function createAdmissionServer(options: AdmissionServerOptions): Admissio
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(requestTimeoutMs, 10_000);
+  // The API server keeps idle webhook connections for 90 s (Go's IdleConnTimeout). Node's default keep-alive of
+  // 5 s closes them first, and a request sent on a connection just as Node closes it fails with EOF (seen in the
+  // scenario runs): the client must be the side that closes idle connections.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   let refresher: NodeJS.Timeout | undefined;
   return {
     server: server,

@@ -135,6 +135,10 @@ describe('admission/server: the HTTPS edge', function () {
     await server.close();
   });
 
+  it('keeps idle connections longer than the API server does (90 s), so the client closes them, never mid-request', () => {
+    expect(server.server.keepAliveTimeout).to.be.greaterThan(90_000);
+  });
+
   it('refuses a body that is not application/json with 415', async () => {
     const answer = await call({ path: '/validate', body: review('a'), contentType: 'text/plain' });
     expect(answer.status).to.equal(415);
