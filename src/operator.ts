@@ -1,13 +1,12 @@
 // Wires Suture together: stores and caches on every replica, the admission server on every replica, the reconcilers
 // on the leader. main.ts reads the configuration and calls runSuture(); tests call it in-process.
 import { performance } from 'node:perf_hooks';
-import { GROUP } from './api/constants.js';
 import type { FieldError, KubeObject } from './api/types.js';
 import { BudgetStore, BUDGET_LABEL } from './admission/budgets.js';
 import { ClusterCache, kindPatterns } from './admission/cache.js';
-import type { AdmissionHandler } from './admission/chain.js';
 import type { Readiness } from './admission/deps.js';
 import { createDecisionHandler } from './admission/handler.js';
+import { objectsHandler, validateSutureObject } from './admission/objects.js';
 import { admissionMetricsOn } from './admission/metrics.js';
 import { defaultPkiPolicy, servingNames } from './admission/pki.js';
 import { metricQueries, PrometheusPoller } from './admission/prometheus.js';
@@ -19,8 +18,6 @@ import { createInformer, type Informer } from './controller/informer.js';
 import { LeaderElector } from './controller/leader.js';
 import { createReconcilers, createStores, decisionCounters, StatusFlusher, type Reconcilers, type Stores } from './controller/reconcilers/index.js';
 import { kindCatalog } from './core/generate/kinds.js';
-import { Verdicts, type AdmissionRequest, type Decision } from './core/types.js';
-import { validateException, validateLease, validatePolicy } from './core/validate.js';
 import { DirectoryCertificates, SecretCertificates, secretStore, type CertificateSource } from './kube/certificates.js';
 import { createObjectClient, loadKubeConfig, RawObjectApi, type ObjectClient } from './kube/client.js';
 import { createDiscovery, type Discovery } from './kube/discovery.js';
@@ -42,48 +39,6 @@ export function decisionClock(testStart: Date | undefined): Clock {
   if (testStart === undefined) return systemClock;
   const offset = testStart.getTime() - Date.now();
   return { ...systemClock, now: () => Date.now() + offset };
-}
-
-/** Validates a Suture object at admission: the same lists of errors the reconcilers write into status. */
-export function validateSutureObject(object: KubeObject, now: Date, maxExceptionSeconds: number): FieldError[] {
-  switch (object.kind) {
-    case 'SuturePolicy':
-      return validatePolicy(object);
-    case 'SutureLease':
-      return validateLease(object);
-    case 'SutureException':
-      return validateException(object, now, maxExceptionSeconds);
-    default:
-      return [];
-  }
-}
-
-/** The objects.suture.dev webhook: every write of a Suture object, by anyone, is validated before it is stored. */
-export function objectsHandler(validate: (object: KubeObject, now: Date) => FieldError[], now: () => Date): AdmissionHandler {
-  return (request: AdmissionRequest): Promise<Decision> => {
-    const base: Decision = {
-      id: request.uid,
-      verdict: Verdicts.Allow,
-      allowed: true,
-      message: '',
-      warnings: [],
-      patch: [],
-      auditAnnotations: {},
-      budgets: [],
-      exceptionsUsed: [],
-      violations: [],
-      leaseViolations: [],
-      readsClusterState: false,
-      impact: { created: 0, changed: 0, deleted: 0, sample: [] },
-      trace: [],
-    };
-    if (request.kind.group !== GROUP || !request.object || request.subResource) return Promise.resolve(base);
-    const errors = validate(request.object, now());
-    if (errors.length === 0) return Promise.resolve(base);
-    const what = `${request.kind.kind} ${request.name ?? request.object.metadata.name ?? ''}`;
-    const message = `${what} is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
-    return Promise.resolve({ ...base, verdict: Verdicts.Deny, allowed: false, message, trace: [{ stage: 'respond', summary: message, checks: [] }] });
-  };
 }
 
 interface Parts {
@@ -199,7 +154,6 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
     budgets: parts.budgets,
     now,
     freshnessTimeoutMs: config.freshnessTimeoutMs,
-    validateObject: validate,
     record: (request, decision) => parts.recorder.record(request, decision),
   });
   return createAdmissionServer({

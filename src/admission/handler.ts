@@ -1,8 +1,6 @@
 // The decision handler behind /validate and /mutate: gathers the inputs, calls the pure core, and does what the core
-// leaves to the edges — fresh state for verdicts that read the cluster, budget reservations across replicas,
-// validation of Suture's own objects, and recording every decision.
-import { GROUP } from '../api/constants.js';
-import type { FieldError, KubeObject } from '../api/types.js';
+// leaves to the edges — fresh state for verdicts that read the cluster, budget reservations across replicas, and
+// recording every decision. (Suture's own objects are validated by the objects webhook, operator.ts.)
 import { decide } from '../core/decide.js';
 import type { CompiledException, CompiledPolicy } from '../core/policy.js';
 import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type MetricReader, type Snapshot } from '../core/types.js';
@@ -29,8 +27,6 @@ export interface HandlerDeps {
   now: () => Date;
   /** How long a decision may wait for fresh state. */
   freshnessTimeoutMs: number;
-  /** Validates a Suture object (SuturePolicy, SutureLease, SutureException) at `now`; empty when valid. */
-  validateObject: (object: KubeObject, now: Date) => FieldError[];
   /** Records a validating decision: log of decisions, Events, counters, exception uses. */
   record: (request: AdmissionRequest, decision: Decision) => void;
 }
@@ -49,32 +45,6 @@ function inputOf(sources: DecisionSources, budgets: BudgetStore): DecisionInput 
 
 function denial(decision: Decision, message: string, verdict: Decision['verdict'] = Verdicts.Deny): Decision {
   return { ...decision, verdict, allowed: false, message, warnings: [], patch: [], budgets: [], auditAnnotations: { ...decision.auditAnnotations, 'suture.dev/verdict': verdict } };
-}
-
-/** A Suture object that does not validate is refused with every error and its path (`kubectl apply --dry-run=server`). */
-function invalidObject(request: AdmissionRequest, errors: readonly FieldError[]): Decision {
-  const what = `${request.kind.kind} ${request.name ?? request.object?.metadata.name ?? ''}`;
-  const list = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-  return {
-    id: request.uid,
-    verdict: Verdicts.Deny,
-    allowed: false,
-    message: `${what} is invalid: ${list}`,
-    warnings: [],
-    patch: [],
-    auditAnnotations: { 'suture.dev/decision': request.uid, 'suture.dev/verdict': Verdicts.Deny },
-    budgets: [],
-    exceptionsUsed: [],
-    violations: [],
-    leaseViolations: [],
-    readsClusterState: false,
-    impact: { created: 0, changed: 0, deleted: 0, sample: [] },
-    trace: [{ stage: 'respond', summary: `invalid ${request.kind.kind}`, checks: errors.map((e) => ({ source: e.path, result: 'fail' as const, message: e.message })) }],
-  };
-}
-
-function isSutureWrite(request: AdmissionRequest): boolean {
-  return request.kind.group === GROUP && (request.operation === 'CREATE' || request.operation === 'UPDATE') && !request.subResource;
 }
 
 /** The policies a decision consulted, by the sources of its checks. */
@@ -111,10 +81,6 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
 
   const validate = async (request: AdmissionRequest): Promise<Decision> => {
     const now = deps.now();
-    if (isSutureWrite(request) && request.object) {
-      const errors = deps.validateObject(request.object, now);
-      if (errors.length > 0) return invalidObject(request, errors);
-    }
     const decision = await withBudgets(request, await onFreshState(request, decideNow(request, now), now));
     deps.record(request, decision);
     return decision;

@@ -1,6 +1,7 @@
 // AdmissionReview v1 on the wire: decode and check what the API server sends into the core's AdmissionRequest, and
 // build the AdmissionReview it expects back from a Decision. Pure functions: no HTTP, no clock, no logging.
 import type { KubeObject } from '../api/types.js';
+import { plainDecision } from '../core/decide.js';
 import type { AdmissionOperation, AdmissionRequest, Decision, GroupVersionKind, GroupVersionResource, UserInfo } from '../core/types.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -325,20 +326,5 @@ export function errorReview(uid: string, status: Status): AdmissionReviewRespons
 
 /** A Decision for a request the edge could not decide: verdict error, not allowed, with the message. */
 export function errorDecision(uid: string, message: string): Decision {
-  return {
-    id: uid,
-    verdict: 'error',
-    allowed: false,
-    message,
-    warnings: [],
-    patch: [],
-    auditAnnotations: {},
-    budgets: [],
-    exceptionsUsed: [],
-    violations: [],
-    leaseViolations: [],
-    readsClusterState: false,
-    impact: { created: 0, changed: 0, deleted: 0, sample: [] },
-    trace: [],
-  };
+  return plainDecision(uid, { verdict: 'error', message, stage: 'respond', summary: message });
 }

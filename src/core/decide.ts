@@ -324,12 +324,16 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
   return { request, input, impact, groups, leases, matchedBySignature: new Map(), before, after, now, vars, lease };
 }
 
-function exemptDecision(request: AdmissionRequest, reason: string): Decision {
+/**
+ * A decision that looked at no impact: the request allowed (or, with `verdict`, refused) with `message` and one
+ * trace record. The exempt stage uses it, and so do the edges for what they decide without the core.
+ */
+export function plainDecision(id: string, outcome: { verdict: Verdict; message: string; stage: StageRecord['stage']; summary: string }): Decision {
   return {
-    id: request.uid,
-    verdict: Verdicts.Allow,
-    allowed: true,
-    message: '',
+    id,
+    verdict: outcome.verdict,
+    allowed: outcome.verdict !== Verdicts.Deny && outcome.verdict !== Verdicts.Error,
+    message: outcome.message,
     warnings: [],
     patch: [],
     auditAnnotations: {},
@@ -339,8 +343,12 @@ function exemptDecision(request: AdmissionRequest, reason: string): Decision {
     leaseViolations: [],
     readsClusterState: false,
     impact: { created: 0, changed: 0, deleted: 0, sample: [] },
-    trace: [{ stage: 'exempt', summary: reason, checks: [] }],
+    trace: [{ stage: outcome.stage, summary: outcome.summary, checks: [] }],
   };
+}
+
+function exemptDecision(request: AdmissionRequest, reason: string): Decision {
+  return plainDecision(request.uid, { verdict: Verdicts.Allow, message: '', stage: 'exempt', summary: reason });
 }
 
 /** Removes the violations an active exception lifts; returns the names of the exceptions used. */

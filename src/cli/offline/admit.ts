@@ -7,6 +7,7 @@ import { decide } from '../../core/decide.js';
 import type { AdmissionRequest, Decision } from '../../core/types.js';
 import { sanitizeWarnings } from '../../admission/review.js';
 import { OBJECTS_WEBHOOK, VALIDATE_WEBHOOK } from '../../core/generate/webhooks.js';
+import { invalidObjectDecision } from '../../admission/objects.js';
 import { OFFLINE_IDENTITIES, validateSutureObject, type SutureSim } from './suture.js';
 
 /** The outcome of one write's admission. */
@@ -29,8 +30,7 @@ function objectsWebhook(request: AdmissionRequest, now: Date): Admission | undef
   if (!isSutureWrite(request) || !request.object) return undefined;
   const errors = validateSutureObject(request.object, now);
   if (errors.length === 0) return undefined;
-  const what = `${request.kind.kind} ${request.name ?? request.object.metadata.name ?? ''}`;
-  return { allowed: false, webhook: OBJECTS_WEBHOOK, status: 403, message: `${what} is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` };
+  return { allowed: false, webhook: OBJECTS_WEBHOOK, status: 403, message: invalidObjectDecision(request, errors).message };
 }
 
 /** Whether the webhooks' matchConditions and namespaceSelector keep the request away from Suture. */

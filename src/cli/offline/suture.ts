@@ -1,7 +1,7 @@
 // Suture's side of the offline simulation: what its reconcilers and stores would hold after each request — policies
 // compiled (status Ready), exceptions compiled (status active), leases granted by the core's grantLeases (status
 // phase, conditions, conflictsWith) — and the inputs decide() reads, with budgets in an in-memory ledger.
-import { API_VERSION, GROUP } from '../../api/constants.js';
+import { API_VERSION } from '../../api/constants.js';
 import type { FieldError, KubeObject, SutureException, SutureLease, SuturePolicy } from '../../api/types.js';
 import { setCondition } from '../../controller/conditions.js';
 import { policyStatus } from '../../controller/reconcilers/policies.js';
@@ -9,7 +9,6 @@ import { leaseInForce } from '../../controller/reconcilers/stores.js';
 import { grantLeases, leaseName, type LeaseGrant } from '../../core/leases.js';
 import { compileException, compilePolicy, type CompiledException, type CompiledPolicy } from '../../core/policy.js';
 import type { BudgetLedger, BudgetUse, DecisionInput, IdentityConfig, LeaseState, MetricReader } from '../../core/types.js';
-import { DEFAULT_MAX_EXCEPTION_SECONDS, validateException, validateLease, validatePolicy } from '../../core/validate.js';
 import type { SimCluster, SimKind } from './cluster.js';
 
 /** Suture's namespace in the live runner; its service accounts are exempt, as kube-system's are. */
@@ -61,13 +60,7 @@ function exceptionStatus(ex: SutureException, compiled: CompiledException | unde
 }
 
 /** Validates a Suture object as the objects.suture.dev webhook does; empty for other objects. */
-export function validateSutureObject(object: KubeObject, now: Date): FieldError[] {
-  if (object.apiVersion.split('/')[0] !== GROUP) return [];
-  if (object.kind === 'SuturePolicy') return validatePolicy(object);
-  if (object.kind === 'SutureLease') return validateLease(object);
-  if (object.kind === 'SutureException') return validateException(object, now, DEFAULT_MAX_EXCEPTION_SECONDS);
-  return [];
-}
+export { validateSutureObject } from '../../admission/objects.js';
 
 export class SutureSim {
   readonly budgets: MemoryLedger;
