@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { findBinaries } from '../test/controlplane/binaries.js';
 import type { ControlPlane } from '../test/controlplane/harness.js';
-import { startControlPlane } from '../test/controlplane/harness.js';
+import { startControlPlane, statusPreservingControllers } from '../test/controlplane/harness.js';
 import { kubeConfigYaml } from '../test/controlplane/kubeconfig.js';
 import { pollUntil } from '../test/controlplane/probe.js';
 import { startSutureProcess, type SutureProcess } from '../test/controlplane/suture-process.js';
@@ -22,21 +22,8 @@ import { runMisbehavingOperator, type ActionResult } from './misbehaving-operato
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SUTURE_NAMESPACE = 'suture-system';
 
-/**
- * The control plane's controllers: namespaces, garbage collection, service accounts and the PVC protection finalizers.
- * The workload controllers are left out: with no kubelet they would reset the StatefulSet's status that the demo
- * writes (three ready replicas) to zero ready.
- */
-const CONTROLLERS: readonly string[] = [
-  'namespace-controller',
-  'garbage-collector-controller',
-  'serviceaccount-controller',
-  'serviceaccount-token-controller',
-  'clusterrole-aggregation-controller',
-  'root-ca-certificate-publisher-controller',
-  'persistentvolumeclaim-protection-controller',
-  'persistentvolume-protection-controller',
-];
+/** No workload controllers: with no kubelet they would reset the StatefulSet's status the demo writes (3 ready). */
+const CONTROLLERS: readonly string[] = statusPreservingControllers;
 
 /**
  * The identities and workloads the examples name: the postgres operator and the autoscaler with the broad RBAC real

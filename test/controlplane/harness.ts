@@ -18,14 +18,25 @@ import { freePort, pollUntil, probe } from './probe.js';
 import type { Component, ComponentSpec } from './processes.js';
 import { killComponentNow, logTail, startComponent, stopComponent } from './processes.js';
 
-/** The controllers kube-controller-manager runs by default here: enough for namespaces, GC, service accounts, RBAC aggregation and workloads' first level. */
-export const defaultControllers: readonly string[] = [
+/**
+ * Controllers that leave the `status` a test writes alone: namespaces, garbage collection, service accounts, RBAC
+ * aggregation, the root CA, and the PV/PVC protection finalizers (deletes finish). The scenario runner and the demo
+ * run these only: with no kubelet, the workload controllers would set readyReplicas back to 0.
+ */
+export const statusPreservingControllers: readonly string[] = [
   'namespace-controller',
   'garbage-collector-controller',
   'serviceaccount-controller',
   'serviceaccount-token-controller',
   'clusterrole-aggregation-controller',
   'root-ca-certificate-publisher-controller',
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
+];
+
+/** The controllers kube-controller-manager runs by default here: the above and the workloads' first level. */
+export const defaultControllers: readonly string[] = [
+  ...statusPreservingControllers,
   // Harmless without a kubelet: they create ReplicaSets and Pods, which stay Pending.
   'deployment-controller',
   'replicaset-controller',

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { startControlPlane } from '../controlplane/harness.js';
+import { startControlPlane, statusPreservingControllers } from '../controlplane/harness.js';
 import type { ScenarioContext } from './context.js';
 import type { SutureControl } from './control.js';
 import { externalSuture, managedSuture, noSuture } from './control.js';
@@ -19,21 +19,8 @@ import { UidRegistry } from './templates.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/**
- * Controllers of the runner's control plane. Namespace, garbage collection and the PV/PVC protection finalizers must
- * work for deletes to finish; the workload controllers (deployment, replicaset, statefulset) are left out because,
- * with no kubelet, they would overwrite the `status` a scenario writes in setup (readyReplicas back to 0).
- */
-export const SCENARIO_CONTROLLERS: readonly string[] = [
-  'namespace-controller',
-  'garbage-collector-controller',
-  'serviceaccount-controller',
-  'serviceaccount-token-controller',
-  'clusterrole-aggregation-controller',
-  'root-ca-certificate-publisher-controller',
-  'persistentvolumeclaim-protection-controller',
-  'persistentvolume-protection-controller',
-];
+/** Controllers of the runner's control plane: those that leave the `status` a scenario writes in setup alone. */
+export const SCENARIO_CONTROLLERS: readonly string[] = statusPreservingControllers;
 
 export interface Environment {
   readonly http: KubeHttp;
