@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { FailurePolicies } from './api/schema.js';
+import { parseDurationMs } from './core/units.js';
 import type { FailurePolicy } from './api/types.js';
 import type { KubeConfigSource } from './kube/client.js';
 import type { LogLevel } from './observability/logger.js';
@@ -105,16 +106,10 @@ export interface HostInfo {
 
 // ------------------------------------------------------------------------------------------------ durations
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** "90s", "10m", "2h", "1h30m", "250ms", "0" → milliseconds; undefined when malformed. */
 export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '0') return 0;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
-  let total = 0;
-  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(match[1]) * (durationUnits[match[2] ?? ''] ?? 0);
-  return Math.round(total);
+  const ms = parseDurationMs(text);
+  return ms === undefined ? undefined : Math.round(ms);
 }
 
 /** Milliseconds as the shortest Go-style duration: 90000 → "1m30s". */

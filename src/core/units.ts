@@ -1,20 +1,26 @@
 // Units Suture's API uses: Go-style durations (90s, 10m, 1h30m) and Kubernetes quantities (10Gi, 500m, 1e3).
 
-const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/;
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
-/** Parses a Go-style duration into seconds; undefined when the text is not one (or is empty). */
+/**
+ * Milliseconds of a Go-style duration ("90s", "10m", "1h30m", "250ms", "2d", "0"); undefined when the text is not
+ * one. The one parser of durations: the API (whose schemas allow ms, s, m, h), flags and scenario files.
+ */
+export function parseDurationMs(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  if (!WHOLE.test(trimmed)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of trimmed.matchAll(PART)) total += Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
+  return total;
+}
+
+/** Seconds of a Go-style duration; undefined when the text is not one. */
 export function parseDuration(text: string): number | undefined {
-  let rest = text;
-  let seconds = 0;
-  if (rest === '') return undefined;
-  while (rest !== '') {
-    const m = DURATION.exec(rest);
-    if (m === null) return undefined;
-    seconds += Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? 0);
-    rest = rest.slice(m[0].length);
-  }
-  return seconds;
+  const ms = parseDurationMs(text);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Seconds as a short Go-style duration: 600 → "10m", 5400 → "1h30m", 1.5 → "1.5s". */

@@ -1,17 +1,7 @@
 // Durations as scenario files write them: "10s", "90m", "1h30m", "2d", "500ms".
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-
 /** Milliseconds of a duration string, or undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!WHOLE.test(trimmed)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of trimmed.matchAll(PART)) total += Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
-  return total;
-}
+export { parseDurationMs as parseDuration } from '../core/units.js';
 
 /** An instant as RFC 3339 in UTC, without fractional seconds when they are zero. */
 export function rfc3339(ms: number): string {
