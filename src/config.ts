@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { FailurePolicies } from './api/schema.js';
-import { parseDurationMs } from './core/units.js';
+import { formatDurationMs, parseDurationMs } from './core/units.js';
 import type { FailurePolicy } from './api/types.js';
 import type { KubeConfigSource } from './kube/client.js';
 import type { LogLevel } from './observability/logger.js';
@@ -113,17 +113,7 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /** Milliseconds as the shortest Go-style duration: 90000 → "1m30s". */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    rest -= n * size;
-  }
-  return parts.join('');
-}
+export const formatDuration = formatDurationMs;
 
 // ------------------------------------------------------------------------------------------------ parsing
 

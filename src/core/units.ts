@@ -23,13 +23,22 @@ export function parseDuration(text: string): number | undefined {
   return ms === undefined ? undefined : ms / 1000;
 }
 
-/** Seconds as a short Go-style duration: 600 → "10m", 5400 → "1h30m", 1.5 → "1.5s". */
+/** Milliseconds as the shortest Go-style duration: 5400000 → "1h30m", 1500 → "1s500ms", 0 → "0s". */
+export function formatDurationMs(ms: number): string {
+  if (ms === 0) return '0s';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join('');
+}
+
+/** Seconds as the shortest Go-style duration: 600 → "10m", 5400 → "1h30m". */
 export function formatDuration(seconds: number): string {
-  if (seconds < 60 || !Number.isInteger(seconds)) return `${seconds}s`;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${s > 0 ? `${s}s` : ''}`;
+  return formatDurationMs(Math.round(seconds * 1000));
 }
 
 const QUANTITY = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
