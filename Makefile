@@ -45,7 +45,7 @@ test-integration: deps controlplane ## Integration tests on a real control plane
 
 .PHONY: scenarios
 scenarios: deps controlplane ## Replay incident scenarios against the real control plane with two Suture replicas, one restarted mid-scenario (SCENARIOS=<dir> for another folder).
-	@if [ -f test/scenarios/run.ts ]; then npx tsx test/scenarios/run.ts --replicas 2 --restart-midway $(if $(SCENARIOS),$(SCENARIOS),../shared/scenarios test/scenarios); else echo "scenario runner not built yet (issue 5)"; fi
+	npx tsx test/scenarios/run.ts --replicas 2 --restart-midway $(if $(SCENARIOS),$(SCENARIOS),../shared/scenarios test/scenarios)
 
 .PHONY: bench-core
 bench-core: deps ## Microbenchmark of decide() on a large snapshot (default heap settings, then a larger young generation).
