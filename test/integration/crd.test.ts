@@ -2,34 +2,15 @@ import { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { cluster } from './cluster.js';
-import { apiErrorCode, createNamespace, deleteNamespace, eventually, ignoreNotFound, isGone } from './support.js';
+import { apiErrorCode, createNamespace, deleteNamespace, eventually, ignoreNotFound, isGone, namespacedCrd } from './support.js';
 
 const group = 'it.suture.dev';
 
 function widgetCrd(plural: string): V1CustomResourceDefinition {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural, singular: plural.slice(0, -1), kind: 'Widget', listKind: 'WidgetList' },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: 'integer', minimum: 1 } } } },
-            },
-          },
-        },
-      ],
-    },
-  };
+  return namespacedCrd(group, plural, 'Widget', {
+    type: 'object',
+    properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: 'integer', minimum: 1 } } } },
+  }) as unknown as V1CustomResourceDefinition;
 }
 
 describe('custom resource definitions', () => {

@@ -8,7 +8,7 @@ import type { KubeError} from '../../src/kube/errors.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../src/kube/errors.js';
 import { compareResourceVersions, quorumResourceVersion } from '../../src/kube/quorum.js';
 import { cluster } from './cluster.js';
-import { createNamespace, deleteNamespace, uniqueName } from './support.js';
+import { createNamespace, deleteNamespace, namespacedCrd, uniqueName } from './support.js';
 
 const configMap = (namespace: string, name: string, data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data });
 
@@ -120,16 +120,5 @@ function deploymentSpec(replicas: number): object {
 }
 
 function crd(group: string, plural: string): KubeObject {
-  const kind = `W${plural.slice(1)}`;
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural, singular: plural.slice(0, -1), kind, listKind: `${kind}List` },
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-    },
-  };
+  return namespacedCrd(group, plural, `W${plural.slice(1)}`);
 }

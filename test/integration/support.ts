@@ -119,3 +119,23 @@ export function impersonating(kc: KubeConfig, user: string): KubeConfig {
 export function withToken(kc: KubeConfig, name: string, token: string): KubeConfig {
   return singleContext(currentClusterOf(kc), { name, token });
 }
+
+/** A namespaced CRD with one served, stored version `v1` and the given schema (default: anything goes). */
+export function namespacedCrd(group: string, plural: string, kind: string, schema: Record<string, unknown> = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }): {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: Record<string, unknown>;
+} {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, singular: plural.slice(0, -1), kind, listKind: `${kind}List` },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }],
+    },
+  };
+}
