@@ -3,8 +3,8 @@
 // cached too, so cascades through kinds no policy names (Deployment → ReplicaSet → Pod) are still followed.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, LeaseResource, ObjectSelector } from '../api/types.js';
-import type { Clock } from '../controller/clock.js';
-import { createInformer, type Informer } from '../controller/informer.js';
+import type { Clock } from '../runtime/clock.js';
+import { createInformer, type Informer } from '../state/informer.js';
 import { LiveSnapshot } from '../core/live-snapshot.js';
 import { groupOf } from '../core/snapshot.js';
 import type { Snapshot } from '../core/types.js';

@@ -13,12 +13,6 @@ export interface EdgeLogger {
 /** Whether the replica may serve: false with a reason until the caches have synced (STYLE.md, principle 4). */
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
-/** A serving certificate chain and its private key, both PEM. */
-export interface TlsPair {
-  cert: string;
-  key: string;
-}
-
 /** Milliseconds from a monotonic clock, for durations (performance.now in production). */
 export type MonotonicClock = () => number;
 

@@ -13,8 +13,8 @@ import { isAlreadyExists, isConflict, isNotFound } from '../kube/errors.js';
 import { LogKeys } from '../observability/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
 
 export interface LeaseSpec {
   holderIdentity?: string;

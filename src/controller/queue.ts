@@ -4,8 +4,9 @@
 //  - failures re-queue a key with per-key exponential backoff (5 ms doubling up to 1000 s by default), reset by forget();
 //  - addAfter() schedules a key (requeueAfter), keeping the earliest of several schedules;
 //  - shutdown() wakes every waiting worker with undefined.
-import type { Clock, TimerHandle } from './clock.js';
-import { systemClock } from './clock.js';
+import { backoffDelay } from '../runtime/backoff.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
 
 export interface WorkQueueOptions {
   clock?: Clock;
@@ -23,13 +24,6 @@ export const defaultMaxDelayMs = 1_000_000;
 interface Delayed {
   readyAt: number;
   handle: TimerHandle;
-}
-
-/** The delay before retry number `failures` (0-based): base·2^failures, capped. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
-  const exponent = Math.min(failures, 62);
-  const delay = baseMs * 2 ** exponent;
-  return Number.isFinite(delay) ? Math.min(delay, maxMs) : maxMs;
 }
 
 export class WorkQueue {

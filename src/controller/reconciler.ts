@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { LogKeys } from '../observability/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
-import type { InformerEvent } from './informer.js';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
+import type { InformerEvent } from '../state/informer.js';
 import { WorkQueue } from './queue.js';
 
 /** An error retrying cannot fix (invalid spec, a reference to something that will never exist): not requeued. */

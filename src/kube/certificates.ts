@@ -1,5 +1,5 @@
 // The webhook's serving certificate and caBundle, from one of two places:
-//  - SecretCertificates: Suture's own PKI (src/admission/pki.ts) kept in a kubernetes.io/tls Secret with `ca.crt` (the
+//  - SecretCertificates: Suture's own PKI (src/kube/pki.ts) kept in a kubernetes.io/tls Secret with `ca.crt` (the
 //    trusted bundle) and `ca.key` (the signing CA's key). reconcile() plans and carries out rotations and writes them
 //    with optimistic concurrency, so any replica may call it (the leader's reconciler is the natural caller); load()
 //    only adopts what is stored, for the other replicas.
@@ -8,8 +8,7 @@
 // The Secret I/O sits behind TlsSecretStore, so the logic is tested with a map.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TlsPair } from '../admission/deps.js';
-import { applyAction, bundleOf, keyMatches, planRotation, splitPem, type PkiAction, type PkiMaterial, type PkiPolicy } from '../admission/pki.js';
+import { applyAction, bundleOf, keyMatches, planRotation, splitPem, type PkiAction, type PkiMaterial, type PkiPolicy, type TlsPair } from './pki.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { KubeObject } from '../api/types.js';
 import type { ObjectClient } from './client.js';

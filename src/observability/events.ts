@@ -7,8 +7,8 @@
 //  - record() never throws and never blocks: failures are logged and counted.
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../api/types.js';
-import type { Clock } from '../controller/clock.js';
-import { systemClock } from '../controller/clock.js';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
 import type { ObjectClient } from '../kube/client.js';
 import { isNotFound } from '../kube/errors.js';
 import { LogKeys } from './keys.js';

@@ -2,8 +2,8 @@
 import { Watch } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
-import type { Informer, InformerEvent } from '../../src/controller/informer.js';
-import { LAST_APPLIED_ANNOTATION, createInformer } from '../../src/controller/informer.js';
+import type { Informer, InformerEvent } from '../../src/state/informer.js';
+import { LAST_APPLIED_ANNOTATION, createInformer } from '../../src/state/informer.js';
 import type { ObjectClient } from '../../src/kube/client.js';
 import { createObjectClient } from '../../src/kube/client.js';
 import { quorumResourceVersion } from '../../src/kube/quorum.js';

@@ -2,7 +2,7 @@
 // aggregated Events through the ObjectClient.
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
-import { createInformer } from '../../src/controller/informer.js';
+import { createInformer } from '../../src/state/informer.js';
 import { Controller } from '../../src/controller/reconciler.js';
 import { createObjectClient, splitKey } from '../../src/kube/client.js';
 import type { CoreEvent } from '../../src/observability/events.js';

@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
-import { createCa, defaultPkiPolicy, issueServing, servingNames, splitPem } from '../../src/admission/pki.js';
+import { createCa, defaultPkiPolicy, issueServing, servingNames, splitPem } from '../../src/kube/pki.js';
 import { materialToData, SecretCertificates, secretStore } from '../../src/kube/certificates.js';
 import { createObjectClient } from '../../src/kube/client.js';
 import { createMemoryLogger } from '../../src/observability/logger.js';

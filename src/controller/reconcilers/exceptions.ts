@@ -4,7 +4,7 @@
 import type { Condition, SutureException, SutureExceptionStatus } from '../../api/types.js';
 import type { ObjectClient } from '../../kube/client.js';
 import { LogKeys } from '../../observability/keys.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import { setCondition } from '../conditions.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
 import { statusPatch, sutureRef } from './apply.js';

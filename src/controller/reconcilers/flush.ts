@@ -8,7 +8,7 @@ import type { ObjectClient } from '../../kube/client.js';
 import { isNotFound } from '../../kube/errors.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import { API_VERSION } from '../../api/constants.js';
 import type { DecisionDelta, ExceptionStore, ExceptionUses, PolicyStore } from './stores.js';
 

@@ -7,8 +7,8 @@ import type { KubeObject } from '../../api/types.js';
 import { leaseOfLabel } from '../../core/generate/names.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { Clock } from '../clock.js';
-import { type Informer, type InformerTarget, createInformer } from '../informer.js';
+import type { Clock } from '../../runtime/clock.js';
+import { type Informer, type InformerTarget, createInformer } from '../../state/informer.js';
 
 /** The kinds generated for leases. */
 export const GENERATED_KINDS: readonly Omit<InformerTarget, 'labelSelector'>[] = [

@@ -17,7 +17,7 @@ import { type ObjectClient, splitKey } from '../../kube/client.js';
 import { compareResourceVersions } from '../../kube/quorum.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import { setCondition } from '../conditions.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
 import { deleteObject, ensureObject, refOf, statusPatch, sutureRef } from './apply.js';

@@ -8,8 +8,8 @@ import type { LeaseState } from '../../core/types.js';
 import { DEFAULT_MAX_EXCEPTION_SECONDS } from '../../core/validate.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Clock } from '../clock.js';
-import type { Informer, InformerEvent } from '../informer.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Informer, InformerEvent } from '../../state/informer.js';
 
 type Listener = (key: string) => void;
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { WorkQueue, backoffDelay } from '../../../src/controller/queue.js';
+import { WorkQueue } from '../../../src/controller/queue.js';
+import { backoffDelay } from '../../../src/runtime/backoff.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 function queueWithClock(options: { baseDelayMs?: number; maxDelayMs?: number } = {}): { queue: WorkQueue; clock: FakeClock; depths: number[] } {

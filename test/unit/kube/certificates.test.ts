@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { applyAction, inspectCert, servingNames, signedBy, splitPem, type PkiMaterial, type PkiPolicy } from '../../../src/admission/pki.js';
+import { applyAction, inspectCert, servingNames, signedBy, splitPem, type PkiMaterial, type PkiPolicy } from '../../../src/kube/pki.js';
 import {
   CA_CERT_KEY,
   CA_KEY_KEY,

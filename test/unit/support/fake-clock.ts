@@ -1,5 +1,5 @@
 // A manual clock for deterministic tests: timers fire only when advance() passes their time.
-import type { Clock, TimerHandle } from '../../../src/controller/clock.js';
+import type { Clock, TimerHandle } from '../../../src/runtime/clock.js';
 
 interface Timer {
   id: number;

@@ -1,7 +1,7 @@
 // In-memory stand-ins for an informer and the ObjectClient, for the reconcilers' unit tests.
 /* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces synchronously */
 import type { KubeObject } from '../../../../src/api/types.js';
-import type { Informer, InformerEvent, InformerHandler, InformerTarget } from '../../../../src/controller/informer.js';
+import type { Informer, InformerEvent, InformerHandler, InformerTarget } from '../../../../src/state/informer.js';
 import type { KubeList, ObjectClient, ObjectRef } from '../../../../src/kube/client.js';
 import { KubeError } from '../../../../src/kube/errors.js';
 

@@ -11,7 +11,7 @@ import {
   splitPem,
   type PkiMaterial,
   type PkiPolicy,
-} from '../../../src/admission/pki.js';
+} from '../../../src/kube/pki.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MIN = 60 * 1000;
@@ -33,7 +33,7 @@ function servedCertTrusted(material: PkiMaterial): boolean {
   return splitPem(bundleOf(material)).some((pem) => signedBy(serving, inspectCert(pem)));
 }
 
-describe('admission/pki: certificates', () => {
+describe('kube/pki: certificates', () => {
   let material: PkiMaterial;
   before(async () => {
     material = (await applyAction(undefined, { kind: 'create', reason: 'test' }, policy, T0)) as PkiMaterial;
@@ -77,7 +77,7 @@ describe('admission/pki: certificates', () => {
   });
 });
 
-describe('admission/pki: renewal timing', () => {
+describe('kube/pki: renewal timing', () => {
   const cert = (lifeDays: number): { notBefore: Date; notAfter: Date } => ({ notBefore: T0, notAfter: at(lifeDays * DAY) });
   const cases = [
     { life: 365, expect: 243.33, why: '2/3 of a year comes before 30 days left' },
@@ -92,7 +92,7 @@ describe('admission/pki: renewal timing', () => {
   }
 });
 
-describe('admission/pki: rotation over a CA lifetime, with an injected clock', () => {
+describe('kube/pki: rotation over a CA lifetime, with an injected clock', () => {
   it('renews, stages a new CA, switches after propagation and prunes after the grace, always trusted', async function () {
     this.timeout(20000);
     let material: PkiMaterial | undefined;

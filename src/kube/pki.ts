@@ -19,6 +19,12 @@ const EC_KEY: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const EC_SIGN: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Certificates start this long before "now", so a small clock skew never makes a fresh one "not yet valid". */
+/** A serving certificate chain and its private key, both PEM. */
+export interface TlsPair {
+  cert: string;
+  key: string;
+}
+
 export const BACKDATE_MS = 5 * 60 * 1000;
 
 /** A certificate and its private key, both PEM. */

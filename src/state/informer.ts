@@ -15,9 +15,9 @@ import { compareResourceVersions } from '../kube/quorum.js';
 import { LogKeys } from '../observability/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Clock } from './clock.js';
-import { sleep, systemClock } from './clock.js';
-import { backoffDelay } from './queue.js';
+import type { Clock } from '../runtime/clock.js';
+import { sleep, systemClock } from '../runtime/clock.js';
+import { backoffDelay } from '../runtime/backoff.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 

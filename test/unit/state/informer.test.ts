@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LAST_APPLIED_ANNOTATION, stripObject } from '../../../src/controller/informer.js';
+import { LAST_APPLIED_ANNOTATION, stripObject } from '../../../src/state/informer.js';
 
 describe('stripObject', () => {
   it('drops managedFields and the last-applied annotation, keeping other annotations', () => {
