@@ -21,7 +21,7 @@ export interface RunOptions {
   readonly restartMidway: boolean;
 }
 
-export const DEFAULT_DIRS = ['../shared/scenarios', 'test/scenarios'] as const;
+export const DEFAULT_DIRS = ['test/scenarios'] as const;
 /** Matches .gitignore's `report*.json`. */
 export const DEFAULT_REPORT = 'report-scenarios.json';
 

