@@ -2,7 +2,10 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
-SCENARIOS ?=
+# make scenarios / make test: the project's own incident corpus; EXTRA_SCENARIOS=<dir> adds a folder (e.g. an
+# acceptance set kept elsewhere), SCENARIOS=<dir or files> replaces the corpus.
+SCENARIOS ?= test/scenarios
+EXTRA_SCENARIOS ?=
 
 .PHONY: help
 help: ## Show the targets.
@@ -32,6 +35,10 @@ manifests: deps ## Regenerate crds/ and config/crd from the single source of the
 controlplane: ## Build (or reuse from cache) etcd, kube-apiserver, kube-controller-manager and kubectl from Go modules.
 	test/controlplane/build.sh
 
+.PHONY: prometheus
+prometheus: ## Make sure a Prometheus server is on PATH (Debian's package, installed with apt-get when missing).
+	test/prometheus.sh
+
 .PHONY: test
 test: test-unit test-integration scenarios ## Run every test: unit, integration on the real control plane, scenarios.
 
@@ -40,12 +47,12 @@ test-unit: deps ## Unit tests of pure code (no cluster).
 	npx mocha 'test/unit/**/*.test.ts'
 
 .PHONY: test-integration
-test-integration: deps controlplane ## Integration tests on a real control plane started for the run.
+test-integration: deps controlplane prometheus ## Integration tests on a real control plane started for the run.
 	npx mocha --config test/integration/.mocharc.json 'test/integration/**/*.test.ts'
 
 .PHONY: scenarios
-scenarios: deps controlplane ## Replay incident scenarios against the real control plane with two Suture replicas, one restarted mid-scenario (SCENARIOS=<dir> for another folder).
-	npx tsx test/scenarios/run.ts --replicas 2 --restart-midway $(if $(SCENARIOS),$(SCENARIOS),../shared/scenarios test/scenarios)
+scenarios: deps controlplane ## Replay the incident scenarios (test/scenarios; EXTRA_SCENARIOS=<dir> adds a folder) on the real control plane with two Suture replicas, one restarted mid-scenario.
+	npx tsx test/scenarios/run.ts --replicas 2 --restart-midway $(SCENARIOS) $(EXTRA_SCENARIOS)
 
 .PHONY: bench-core
 bench-core: deps ## Microbenchmark of decide() on a large snapshot (default heap settings, then a larger young generation).
