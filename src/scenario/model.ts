@@ -1,4 +1,4 @@
-// The scenario format of ../shared/scenarios/README.md as TypeScript types: what the parser produces and the runner reads.
+// The scenario format (docs/scenarios.md) as TypeScript types: what the parser produces and the runner reads.
 
 export const VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 export type Verb = (typeof VERBS)[number];
