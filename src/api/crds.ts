@@ -38,6 +38,12 @@ function plain(schema: unknown): Json {
   return JSON.parse(JSON.stringify(schema)) as Json; // drops TypeBox's symbol keys
 }
 
+// The descriptions Kubernetes' own types give these two fields (what `kubectl explain pod` prints).
+const API_VERSION_DESCRIPTION =
+  'APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources';
+const KIND_DESCRIPTION =
+  'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds';
+
 export function buildCrd(def: KindDefinition): Record<string, unknown> {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -57,10 +63,12 @@ export function buildCrd(def: KindDefinition): Record<string, unknown> {
           schema: {
             openAPIV3Schema: {
               type: 'object',
+              description: def.description,
               required: ['spec'],
               properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
+                apiVersion: { type: 'string', description: API_VERSION_DESCRIPTION },
+                kind: { type: 'string', description: KIND_DESCRIPTION },
+                // The API server refuses anything but name/generateName here and publishes ObjectMeta's own docs.
                 metadata: { type: 'object' },
                 spec: toStructural(plain(def.spec)),
                 status: toStructural(plain(def.status)),

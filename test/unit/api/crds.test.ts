@@ -25,6 +25,26 @@ function structuralProblems(node: unknown, path: string): string[] {
   return problems;
 }
 
+/** Paths of every property (and the root) without a description: what `kubectl explain` would print nothing for. */
+function undescribed(node: unknown, path: string): string[] {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return [];
+  const schema = node as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof schema['description'] !== 'string' || schema['description'].trim() === '') problems.push(path);
+  const properties = (schema['properties'] ?? {}) as Record<string, unknown>;
+  for (const [name, child] of Object.entries(properties)) {
+    // metadata may not be described in a CRD (the API server refuses it) and is explained from ObjectMeta.
+    if (!(name === 'metadata' && !path.includes('.'))) problems.push(...undescribed(child, `${path}.${name}`));
+  }
+  // Array items and map values are explained by their field: only their own properties need descriptions.
+  for (const inner of [schema['items'], schema['additionalProperties']]) {
+    if (inner === null || typeof inner !== 'object') continue;
+    const innerProperties = ((inner as Record<string, unknown>)['properties'] ?? {}) as Record<string, unknown>;
+    for (const [name, child] of Object.entries(innerProperties)) problems.push(...undescribed(child, `${path}.${name}`));
+  }
+  return problems;
+}
+
 describe('api/crds', () => {
   it('crds/ and config/crd are what `make manifests` generates (run it after changing src/api/schema.ts)', () => {
     for (const [path, text] of renderManifests()) {
@@ -39,6 +59,10 @@ describe('api/crds', () => {
 
       it('has a structural schema', () => {
         expect(structuralProblems(version.schema.openAPIV3Schema, 'openAPIV3Schema')).to.deep.equal([]);
+      });
+
+      it('describes every field, so that `kubectl explain` answers for each', () => {
+        expect(undescribed(version.schema.openAPIV3Schema, def.singular)).to.deep.equal([]);
       });
 
       it('has short names, the suture category, a status subresource and printer columns', () => {
