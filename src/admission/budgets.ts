@@ -43,6 +43,17 @@ function parseEntry(text: string | undefined, subject: string): Entry {
   }
 }
 
+/** `times` with up to `count` occurrences of `at` taken out. */
+function withoutTimes(times: readonly number[], at: number, count: number): number[] {
+  const out: number[] = [];
+  let left = count;
+  for (const t of times) {
+    if (t === at && left > 0) left--;
+    else out.push(t);
+  }
+  return out;
+}
+
 export type Reservation = { ok: true } | { ok: false; use: BudgetUse; used: number };
 
 export interface BudgetStoreOptions {
@@ -74,16 +85,30 @@ export class BudgetStore implements BudgetLedger {
     return entry.times.filter((t) => t > since).length;
   }
 
-  /** Reserves every use, or none: the first that does not fit is returned. */
+  /**
+   * Reserves every use, or none (all-or-nothing): when one does not fit (the first such is returned) or cannot be
+   * recorded (thrown), the uses reserved before it are released again, so a request denied on its second budget has
+   * not spent its first.
+   */
   async reserve(uses: readonly BudgetUse[]): Promise<Reservation> {
-    for (const use of uses) {
-      const r = await this.reserveOne(use);
-      if (!r.ok) return r;
+    const taken: { use: BudgetUse; at: number }[] = [];
+    try {
+      for (const use of uses) {
+        const r = await this.reserveOne(use);
+        if (!r.ok) {
+          await this.releaseAll(taken);
+          return r;
+        }
+        taken.push({ use, at: r.at });
+      }
+    } catch (error) {
+      await this.releaseAll(taken);
+      throw error;
     }
     return { ok: true };
   }
 
-  private async reserveOne(use: BudgetUse): Promise<Reservation> {
+  private async reserveOne(use: BudgetUse): Promise<{ ok: true; at: number } | { ok: false; use: BudgetUse; used: number }> {
     const name = budgetConfigMapName(use.policy);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.options.now();
@@ -96,10 +121,43 @@ export class BudgetStore implements BudgetLedger {
       const written = await this.write(current, { name, key, entry, policy: use.policy });
       if (written !== undefined) {
         this.seen.set(name, written);
-        return { ok: true };
+        return { ok: true, at: now };
       }
     }
     throw new Error(`could not record the use of budget ${use.policy}/${use.invariant} after ${MAX_ATTEMPTS} conflicting attempts`);
+  }
+
+  /** Releases reservations in reverse order; a release that fails is reported once all were tried. */
+  private async releaseAll(taken: readonly { use: BudgetUse; at: number }[]): Promise<void> {
+    const failures: unknown[] = [];
+    for (const t of [...taken].reverse()) {
+      try {
+        await this.release(t.use, t.at);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw new Error(`could not release ${failures.length} budget reservation(s) of a denied request`, { cause: failures[0] });
+  }
+
+  /** Takes back `use.count` effects recorded at `at` (read-check-write with the resourceVersion, as reserving does). */
+  private async release(use: BudgetUse, at: number): Promise<void> {
+    const name = budgetConfigMapName(use.policy);
+    const key = budgetEntryKey(use.invariant, use.key);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.options.client.find<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: this.options.namespace, name });
+      if (current === undefined) return;
+      const entry = parseEntry(current.data?.[key], use.key);
+      const before = entry.times.length;
+      entry.times = withoutTimes(entry.times, at, use.count);
+      if (entry.times.length === before) return; // nothing of ours is there (pruned or already released)
+      const written = await this.write(current, { name, key, entry, policy: use.policy });
+      if (written !== undefined) {
+        this.seen.set(name, written);
+        return;
+      }
+    }
+    throw new Error(`could not release the use of budget ${use.policy}/${use.invariant} after ${MAX_ATTEMPTS} conflicting attempts`);
   }
 
   /** Writes the entry with the read resourceVersion as precondition; undefined on a conflict (read again). */

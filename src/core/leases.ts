@@ -197,17 +197,32 @@ function enumerable(lease: SutureLease, snapshot: Snapshot): KubeObject[] {
   return found;
 }
 
-/** An existing object both leases cover (through a resource or a stamp): proof that they overlap. */
+/** Whether two coverages of one object lease a common part of it: a whole-object coverage overlaps every field. */
+export function coveragesOverlap(a: LeaseCoverage, b: LeaseCoverage): boolean {
+  if (a.fields === undefined || b.fields === undefined) return true;
+  return a.fields.some((p) => b.fields?.some((q) => pathsOverlap(p, q)) === true);
+}
+
+/**
+ * An existing object both leases cover (through a resource or a stamp) in overlapping parts: proof that they
+ * conflict. One lease on /spec/replicas and another on /spec/template of the same object do not.
+ */
 function sharedObject(a: SutureLease, b: SutureLease, snapshot: Snapshot): KubeObject | undefined {
-  const both = (o: KubeObject): boolean => leaseCovers(a, o, snapshot) !== undefined && leaseCovers(b, o, snapshot) !== undefined;
+  const both = (o: KubeObject): boolean => {
+    const ca = leaseCovers(a, o, snapshot);
+    if (ca === undefined) return false;
+    const cb = leaseCovers(b, o, snapshot);
+    return cb !== undefined && coveragesOverlap(ca, cb);
+  };
   return enumerable(a, snapshot).find(both) ?? enumerable(b, snapshot).find(both);
 }
 
 /**
  * Whether two leases conflict: decided statically and conservatively (they conflict unless every pair of their
  * resources is provably disjoint by apiGroups, kinds, namespaces, names and prefixes, contradicting label or
- * namespace selectors, or non-overlapping fields), and by proof (an existing object covered by both, stamps
- * included). Two Shared leases never conflict; Shared and Exclusive do.
+ * namespace selectors, or non-overlapping fields), and by proof (an existing object covered by both in parts that
+ * overlap, stamps included: two field leases on disjoint fields of one object coexist). Two Shared leases never
+ * conflict; Shared and Exclusive do.
  */
 export function leasesConflict(a: SutureLease, b: SutureLease, snapshot: Snapshot): LeaseConflict {
   if (leaseName(a) === leaseName(b)) return { conflict: false, reason: 'same lease' };

@@ -143,6 +143,21 @@ describe('core/leases', () => {
       expect(leasesConflict(a, b, stamped)).to.deep.equal({ conflict: true, reason: 'both cover Secret db/two' });
     });
 
+    it('an existing object covered by both is proof only when the leased fields overlap (issue 9, item 10)', () => {
+      const web = deployment('web', 'nginx', 3);
+      const seen = createSnapshot([web]);
+      const on = (fields?: string[]): LeaseResource => ({ apiGroups: ['apps'], kinds: ['Deployment'], namespaces: ['web'], ...(fields === undefined ? {} : { fields }) });
+      // An autoscaler on /spec/replicas and a rollout controller on /spec/template of the same Deployment coexist.
+      const autoscaler = simpleLease('autoscaler', [{ ...on(['/spec/replicas']), selector: { matchLabels: { tier: 'x' } } }, on(['/spec/replicas'])]);
+      const rollout = simpleLease('rollout', [{ ...on(['/spec/template']), names: ['nginx'] }]);
+      expect(leasesConflict(autoscaler, rollout, seen)).to.deep.equal({ conflict: false, reason: 'resources are disjoint' });
+      const grants = grantLeases([autoscaler, rollout], seen, new Date('2026-01-03T00:00:00Z'));
+      expect([...grants.values()].map((g) => g.phase)).to.deep.equal(['Granted', 'Granted']);
+      // Overlapping fields, or a whole-object lease, on that object do conflict.
+      expect(leasesConflict(autoscaler, simpleLease('spec', [{ ...on(['/spec']), names: ['nginx'] }]), seen).conflict).to.equal(true);
+      expect(leasesConflict(rollout, simpleLease('whole', [{ ...on(), selector: { matchLabels: { app: 'nginx' } } }]), seen).conflict).to.equal(true);
+    });
+
     it('never between two Shared leases; Shared and Exclusive do', () => {
       const shared1 = simpleLease('s1', [sts_], { access: 'Shared' });
       const shared2 = simpleLease('s2', [sts_], { access: 'Shared' });
