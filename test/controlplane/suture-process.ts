@@ -27,6 +27,16 @@ export interface SutureProcessOptions {
   readonly args?: readonly string[];
   /** How long to wait for /readyz. Default 60 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Node's arguments before `run`: the entry point and flags. Default: src/main.ts through tsx. `make bench` runs the
+   * compiled dist/src/main.js with --max-semi-space-size=64, as the container image does.
+   */
+  readonly node?: readonly string[];
+}
+
+/** Node arguments that run the compiled Suture (after `make build`) with `flags` (e.g. --cpu-prof). */
+export function compiledSuture(flags: readonly string[] = []): string[] {
+  return [...flags, join(root, 'dist', 'src', 'main.js')];
 }
 
 export interface SutureProcess {
@@ -87,14 +97,12 @@ async function waitReady(child: ChildProcess, port: number, logPath: string, tim
   throw new Error(`Suture was not ready within ${timeoutMs / 1000}s (last /readyz: ${last}); last lines of ${logPath}:\n${logTail(logPath)}`);
 }
 
-/** Starts `suture run` with tsx and resolves once /readyz answers 200; on failure the process is stopped. */
+/** Starts `suture run` (with tsx unless `node` says otherwise) and resolves once /readyz answers 200; on failure the process is stopped. */
 export async function startSutureProcess(options: SutureProcessOptions): Promise<SutureProcess> {
   const port = options.port ?? (await freePort());
   const url = `https://127.0.0.1:${port}`;
   const args = [
-    '--import',
-    'tsx',
-    join(root, 'src', 'main.ts'),
+    ...(options.node ?? ['--import', 'tsx', join(root, 'src', 'main.ts')]),
     'run',
     `--kubeconfig=${options.kubeconfigPath}`,
     `--namespace=${options.namespace ?? 'suture-system'}`,
