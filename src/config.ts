@@ -106,11 +106,6 @@ export interface HostInfo {
 
 // ------------------------------------------------------------------------------------------------ durations
 
-/** "90s", "10m", "2h", "1h30m", "250ms", "0" → milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const ms = parseDurationMs(text);
-  return ms === undefined ? undefined : Math.round(ms);
-}
 
 /** Milliseconds as the shortest Go-style duration: 90000 → "1m30s". */
 export const formatDuration = formatDurationMs;
@@ -173,10 +168,10 @@ class Reader {
 
   duration(flag: keyof typeof options, fallback: string): number {
     const text = this.string(flag, undefined, fallback);
-    const ms = parseDuration(text);
-    if (ms !== undefined) return ms;
+    const ms = parseDurationMs(text);
+    if (ms !== undefined) return Math.round(ms);
     this.problems.push(`--${flag}=${text} is not a duration: use a number with a unit, e.g. 30s, 10m, 2h, 1h30m`);
-    return parseDuration(fallback) ?? 0;
+    return parseDurationMs(fallback) ?? 0;
   }
 
   integer(flag: keyof typeof options, fallback: number, range: [number, number]): number {

@@ -6,7 +6,7 @@ import { inRequestNamespace } from './impact.js';
 import { escapePointerToken, jsonEqual, pointerSegments, valueAt } from './json.js';
 import { describeObject } from './snapshot.js';
 import { matchesObjectSelector, selectorGroupVerdict, subjectMatches, subjectName } from './selectors.js';
-import { parseDuration } from './units.js';
+import { parseDurationSeconds } from './units.js';
 import type { AdmissionRequest, Affected, CheckResult, Impact, JsonPatchOperation, LeaseState, Snapshot } from './types.js';
 
 // ------------------------------------------------------------------------------------------------ names
@@ -268,7 +268,7 @@ function invalidReason(lease: SutureLease): string | undefined {
   const shape = shapeInvalid(lease);
   if (shape !== undefined) return shape;
   const { spec } = lease;
-  if (spec.duration !== undefined && parseDuration(spec.duration) === undefined) {
+  if (spec.duration !== undefined && parseDurationSeconds(spec.duration) === undefined) {
     return `spec.duration "${spec.duration}" is not a duration such as 30s, 10m, 2h or 1h30m`;
   }
   if (spec.renewTime !== undefined && spec.renewTime !== null && parseTime(spec.renewTime) === undefined) {
@@ -318,7 +318,7 @@ function granted(lease: SutureLease, now: Date): LeaseGrant {
   const grantedAt = grantTime(lease, now);
   const iso = new Date(grantedAt).toISOString();
   const holder = subjectName(lease.spec.holder);
-  const seconds = lease.spec.duration === undefined ? undefined : parseDuration(lease.spec.duration);
+  const seconds = lease.spec.duration === undefined ? undefined : parseDurationSeconds(lease.spec.duration);
   const duration = seconds === undefined ? undefined : seconds * 1000;
   if (duration === undefined) return { phase: 'Granted', conflictsWith: [], grantedAt: iso, reason: 'Granted', message: `Granted to ${holder}` };
   const start = Math.max(grantedAt, parseTime(lease.spec.renewTime) ?? grantedAt);

@@ -5,7 +5,7 @@ import { Operations } from '../api/schema.js';
 import { CelResultTypes, compileCel, type CelProgram } from './cel.js';
 import { DEFAULT_STALE_AFTER_SECONDS, parseCron, type CompiledCondition } from './conditions.js';
 import type { Invariant, PolicyCondition } from '../api/types.js';
-import { parseDuration } from './units.js';
+import { parseDurationSeconds } from './units.js';
 import { DEFAULT_MAX_EXCEPTION_SECONDS, validateException, validatePolicy } from './validate.js';
 
 // ------------------------------------------------------------------------------------------------ shapes
@@ -91,7 +91,7 @@ function compileAvert(inv: Invariant, path: string): CompiledAvertEntry[] | unde
 }
 
 function durationOf(text: string, path: string): number {
-  const s = parseDuration(text);
+  const s = parseDurationSeconds(text);
   if (s === undefined) throw new CompileFailure(path, `invalid duration ${text}`);
   return s;
 }

@@ -17,8 +17,8 @@ export function parseDurationMs(text: string): number | undefined {
   return total;
 }
 
-/** Seconds of a Go-style duration; undefined when the text is not one. */
-export function parseDuration(text: string): number | undefined {
+/** Seconds of a Go-style duration (parseDurationMs / 1000); undefined when the text is not one. */
+export function parseDurationSeconds(text: string): number | undefined {
   const ms = parseDurationMs(text);
   return ms === undefined ? undefined : ms / 1000;
 }

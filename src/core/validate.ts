@@ -11,7 +11,7 @@ import { API_VERSION, InvariantKinds, SutureExceptionSpec, SutureLeaseSpec, Sutu
 import type { FieldError } from '../api/types.js';
 import { CelResultTypes, compileCel, formatCelIssue, type CelResultType } from './cel.js';
 import { isKnownTimeZone, parseCron } from './conditions.js';
-import { formatDuration, parseDuration } from './units.js';
+import { formatDuration, parseDurationSeconds } from './units.js';
 
 /** The default longest time an exception may stay active (DESIGN.md: 24h). */
 export const DEFAULT_MAX_EXCEPTION_SECONDS = 24 * 3600;
@@ -139,7 +139,7 @@ function celErrors(source: unknown, path: string, type: CelResultType): FieldErr
 
 function durationErrors(value: unknown, path: string): FieldError[] {
   if (typeof value !== 'string') return [];
-  const seconds = parseDuration(value);
+  const seconds = parseDurationSeconds(value);
   if (seconds === undefined) return []; // the schema's pattern reported it
   return seconds > 0 ? [] : [{ path, message: `Invalid value: ${shown(value)}: must be longer than 0s` }];
 }

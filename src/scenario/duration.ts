@@ -1,7 +1,4 @@
-// Durations as scenario files write them: "10s", "90m", "1h30m", "2d", "500ms".
-
-/** Milliseconds of a duration string, or undefined when it is not one. */
-export { parseDurationMs as parseDuration } from '../core/units.js';
+// Instants as scenario files write them (durations: core/units parseDurationMs).
 
 /** An instant as RFC 3339 in UTC, without fractional seconds when they are zero. */
 export function rfc3339(ms: number): string {

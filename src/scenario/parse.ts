@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseDuration, parseInstant } from './duration.js';
+import { parseDurationMs } from '../core/units.js';
+import { parseInstant } from './duration.js';
 import type { CheckStep, RequestStep, Scenario, ScenarioObject, Step } from './model.js';
 import { DEFAULT_WITHIN_MS, EXPECTATIONS, PATCH_TYPES, PROPAGATION_POLICIES, SUBRESOURCES, VERBS } from './model.js';
 
@@ -162,7 +163,7 @@ function parseRequest(obj: Json, index: number, where: string, problems: Problem
 function parseWithin(obj: Json, where: string, problems: Problems): number {
   const value = obj.within;
   if (value === undefined) return DEFAULT_WITHIN_MS;
-  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
   if (ms === undefined) problems.add(where, `"within" must be a duration like "20s" or "2m", got ${describe(value)}`);
   return ms ?? DEFAULT_WITHIN_MS;
 }

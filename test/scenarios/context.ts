@@ -1,8 +1,8 @@
 // What a scenario's code needs from the outside, passed in (STYLE.md principle 5).
 
-import type { Discovery, KubeHttp } from './kube.js';
+import type { Discovery, KubeHttp } from '../../src/scenario/kube.js';
 import type { Timing } from './poll.js';
-import type { TemplateContext } from './templates.js';
+import type { TemplateContext } from '../../src/scenario/templates.js';
 
 export interface ScenarioContext {
   readonly http: KubeHttp;

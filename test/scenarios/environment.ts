@@ -10,12 +10,12 @@ import { startControlPlane, statusPreservingControllers } from '../controlplane/
 import type { ScenarioContext } from './context.js';
 import type { SutureControl } from './control.js';
 import { externalSuture, managedSuture, noSuture } from './control.js';
-import { Discovery, KubeHttp } from './kube.js';
-import type { ScenarioObject } from './model.js';
+import { Discovery, KubeHttp } from '../../src/scenario/kube.js';
+import type { ScenarioObject } from '../../src/scenario/model.js';
 import { createAsAdmin } from './ops.js';
 import { realTiming } from './poll.js';
 import { replicatedSuture } from './suture.js';
-import { UidRegistry } from './templates.js';
+import { UidRegistry } from '../../src/scenario/templates.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -1,16 +1,16 @@
 // Admin-side object operations of a scenario: create setup and Suture objects (status through the status
 // subresource, CRDs awaited), wait for Suture objects to be ready, and clean up.
 
-import type { ApiResponse } from './classify.js';
-import { statusMessage } from './classify.js';
+import type { ApiResponse } from '../../src/scenario/classify.js';
+import { statusMessage } from '../../src/scenario/classify.js';
 import type { ObjectRef, ScenarioContext } from './context.js';
 import { refText, SetupError } from './context.js';
-import type { ResourceInfo } from './kube.js';
-import { CONTENT_TYPES, resourcePath, UnknownKindError } from './kube.js';
-import type { ScenarioObject } from './model.js';
+import type { ResourceInfo } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, resourcePath, UnknownKindError } from '../../src/scenario/kube.js';
+import type { ScenarioObject } from '../../src/scenario/model.js';
 import { pollWithin } from './poll.js';
 import { sutureReadiness } from './readiness.js';
-import { resolveTemplates } from './templates.js';
+import { resolveTemplates } from '../../src/scenario/templates.js';
 
 export const CRD_TIMEOUT_MS = 30_000;
 export const SUTURE_READY_TIMEOUT_MS = 30_000;

@@ -1,7 +1,7 @@
 // The runner's command line.
 
 import { parseArgs } from 'node:util';
-import { parseDuration } from './duration.js';
+import { parseDurationMs } from '../../src/core/units.js';
 
 export interface RunOptions {
   readonly dirs: readonly string[];
@@ -70,7 +70,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   if (values.help === true) return 'help';
   if (values['fail-fast'] === true && values['keep-going'] === true) throw new UsageError(`--keep-going and --fail-fast exclude each other\n${USAGE}`);
   if (values['no-suture'] === true && values.kubeconfig !== undefined) throw new UsageError(`--no-suture is for the runner's own control plane; with --kubeconfig the runner starts no Suture anyway\n${USAGE}`);
-  const readyTimeoutMs = parseDuration(values['ready-timeout'] ?? '30s');
+  const readyTimeoutMs = parseDurationMs(values['ready-timeout'] ?? '30s');
   if (readyTimeoutMs === undefined) throw new UsageError(`--ready-timeout takes a duration like 30s or 2m\n${USAGE}`);
   const replicas = Number(values.replicas ?? '1');
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new UsageError(`--replicas takes a whole number from 1 to 5, not ${values.replicas ?? ''}\n${USAGE}`);

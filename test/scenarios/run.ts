@@ -8,15 +8,15 @@ import type { Environment } from './environment.js';
 import { attachToCluster, startEnvironment } from './environment.js';
 import type { RunOptions } from './options.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
-import type { ScenarioFormatError } from './parse.js';
-import { loadScenarios } from './parse.js';
+import type { ScenarioFormatError } from '../../src/scenario/parse.js';
+import { loadScenarios } from '../../src/scenario/parse.js';
 import { realTiming } from './poll.js';
-import type { ScenarioReport } from './report.js';
-import { buildReport, formatRow, headerRow, summaryLine, writeReport } from './report.js';
+import type { ScenarioReport } from '../../src/scenario/report.js';
+import { buildReport, formatRow, headerRow, summaryLine, writeReport } from '../../src/scenario/report.js';
 import type { RunnerDeps } from './runner.js';
 import { runScenario } from './runner.js';
 import { IdentityVerifier } from './steps.js';
-import type { Scenario } from './model.js';
+import type { Scenario } from '../../src/scenario/model.js';
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);

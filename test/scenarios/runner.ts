@@ -3,17 +3,17 @@
 
 import type { SutureControl } from './control.js';
 import type { ObjectRef, ScenarioContext } from './context.js';
-import type { Discovery, KubeHttp } from './kube.js';
-import type { RequestStep, Scenario, ScenarioObject } from './model.js';
-import { parseInstant } from './duration.js';
+import type { Discovery, KubeHttp } from '../../src/scenario/kube.js';
+import type { RequestStep, Scenario, ScenarioObject } from '../../src/scenario/model.js';
+import { parseInstant } from '../../src/scenario/duration.js';
 import type { Created } from './ops.js';
 import { awaitSutureReady, cleanup, createAsAdmin, refOf } from './ops.js';
 import type { Timing } from './poll.js';
-import type { ScenarioReport, StepRow } from './report.js';
-import { formatRow } from './report.js';
+import type { ScenarioReport, StepRow } from '../../src/scenario/report.js';
+import { formatRow } from '../../src/scenario/report.js';
 import type { IdentityVerifier, StepOutcome } from './steps.js';
 import { describeStep, expectedText, runCheckStep, runRequestStep, stepName, stepNamespace } from './steps.js';
-import { UidRegistry } from './templates.js';
+import { UidRegistry } from '../../src/scenario/templates.js';
 
 export interface RunnerDeps {
   readonly http: KubeHttp;

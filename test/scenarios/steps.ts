@@ -1,16 +1,16 @@
 // Running steps: a request as an identity (judged by classify.ts) or a check read as admin and polled.
 
-import type { ApiResponse, Verdict } from './classify.js';
-import { judgeCheck, judgeRequest, statusMessage } from './classify.js';
+import type { ApiResponse, Verdict } from '../../src/scenario/classify.js';
+import { judgeCheck, judgeRequest, statusMessage } from '../../src/scenario/classify.js';
 import type { ObjectRef, ScenarioContext } from './context.js';
-import type { Identity } from './identity.js';
-import { identityOf } from './identity.js';
-import type { ApiRequest, ResourceInfo } from './kube.js';
-import { CONTENT_TYPES, resourcePath, UnknownKindError } from './kube.js';
-import { mergePatch } from './merge.js';
-import type { CheckStep, PatchType, RequestStep } from './model.js';
+import type { Identity } from '../../src/scenario/identity.js';
+import { identityOf } from '../../src/scenario/identity.js';
+import type { ApiRequest, ResourceInfo } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, resourcePath, UnknownKindError } from '../../src/scenario/kube.js';
+import { mergePatch } from '../../src/scenario/merge.js';
+import type { CheckStep, PatchType, RequestStep } from '../../src/scenario/model.js';
 import { pollWithin } from './poll.js';
-import { resolveTemplates } from './templates.js';
+import { resolveTemplates } from '../../src/scenario/templates.js';
 import { stepName, stepNamespace } from '../../src/scenario/describe.js';
 
 export { describeStep, expectedText, stepName, stepNamespace } from '../../src/scenario/describe.js';

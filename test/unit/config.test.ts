@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, TEST_CLOCK_ENV, defaults, formatDuration, parseConfig, parseDuration } from '../../src/config.js';
+import { ConfigError, TEST_CLOCK_ENV, defaults, formatDuration, parseConfig } from '../../src/config.js';
+import { parseDurationMs } from '../../src/core/units.js';
 
 const host = { hostname: 'node-1', pid: 42 };
 const env = { HOME: '/home/me' };
@@ -29,7 +30,7 @@ describe('config', () => {
       ['-5m', undefined],
       ['', undefined],
     ];
-    for (const [text, ms] of cases) it(`parses "${text}"`, () => expect(parseDuration(text)).to.equal(ms));
+    for (const [text, ms] of cases) it(`parses "${text}"`, () => expect(parseDurationMs(text)).to.equal(ms));
     it('formats durations', () => {
       expect(formatDuration(5_400_000)).to.equal('1h30m');
       expect(formatDuration(1500)).to.equal('1s500ms');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { ApiResponse } from '../../scenarios/classify.js';
-import { classify, explainOutcome, isSutureWarning, judgeCheck, judgeRequest } from '../../scenarios/classify.js';
-import type { CheckStep, RequestStep } from '../../scenarios/model.js';
+import type { ApiResponse } from '../../../src/scenario/classify.js';
+import { classify, explainOutcome, isSutureWarning, judgeCheck, judgeRequest } from '../../../src/scenario/classify.js';
+import type { CheckStep, RequestStep } from '../../../src/scenario/model.js';
 
 function status(code: number, message: string, reason = 'Forbidden'): ApiResponse {
   return { status: code, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }, warnings: [] };

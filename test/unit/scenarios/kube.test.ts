@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { identityOf, impersonationHeaders } from '../../scenarios/identity.js';
-import { groupVersionPath, parseWarningHeader, resourcePath, warningsOf } from '../../scenarios/kube.js';
+import { identityOf, impersonationHeaders } from '../../../src/scenario/identity.js';
+import { groupVersionPath, parseWarningHeader, resourcePath, warningsOf } from '../../../src/scenario/kube.js';
 
 describe('Warning headers', () => {
   it('parses the API server form 299 - "text", with escapes', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { loadScenarios, parseScenario, ScenarioFormatError, scenarioFiles } from '../../scenarios/parse.js';
+import { loadScenarios, parseScenario, ScenarioFormatError, scenarioFiles } from '../../../src/scenario/parse.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const folders = [join(repo, 'test', 'scenarios'), join(repo, 'test', 'scenarios', 'selftest')];

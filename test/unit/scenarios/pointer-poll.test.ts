@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { jsonEqual, lookupPointer, pointerTokens } from '../../scenarios/pointer.js';
+import { jsonEqual, lookupPointer, pointerTokens } from '../../../src/scenario/pointer.js';
 import type { Timing } from '../../scenarios/poll.js';
 import { pollWithin } from '../../scenarios/poll.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { ScenarioReport, StepRow } from '../../scenarios/report.js';
-import { buildReport, countSteps, formatRow, headerRow, messageColumn, summaryLine, trimText } from '../../scenarios/report.js';
+import type { ScenarioReport, StepRow } from '../../../src/scenario/report.js';
+import { buildReport, countSteps, formatRow, headerRow, messageColumn, summaryLine, trimText } from '../../../src/scenario/report.js';
 
 function row(fields: Partial<StepRow>): StepRow {
   return { scenario: 'zookeeper-stale-pvc-delete', step: 1, description: 'd', expected: 'denied', got: 'denied', pass: true, message: 'admission webhook "validate.suture.dev" denied the request: no', reason: 'denied by Suture', durationMs: 3, ...fields };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { externalSuture, managedSuture } from '../../scenarios/control.js';
-import { parseScenario } from '../../scenarios/parse.js';
+import { parseScenario } from '../../../src/scenario/parse.js';
 import { DEFAULT_REPORT, parseOptions, UsageError } from '../../scenarios/options.js';
 import { withApprovalAnnotation } from '../../scenarios/ops.js';
 import { sutureReadiness } from '../../scenarios/readiness.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { mergePatch } from '../../scenarios/merge.js';
-import type { RequestStep } from '../../scenarios/model.js';
+import { mergePatch } from '../../../src/scenario/merge.js';
+import type { RequestStep } from '../../../src/scenario/model.js';
 import { buildRequest, describeStep, expectedText } from '../../scenarios/steps.js';
 
 const sts = { plural: 'statefulsets', namespaced: true };

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { parseDuration, parseInstant, rfc3339 } from '../../scenarios/duration.js';
+import { parseDurationMs } from '../../../src/core/units.js';
+import { parseInstant, rfc3339 } from '../../../src/scenario/duration.js';
 import { scenarioNow } from '../../scenarios/runner.js';
-import { resolveTemplates, TemplateError, UidRegistry } from '../../scenarios/templates.js';
-import type { TemplateContext } from '../../scenarios/templates.js';
+import { resolveTemplates, TemplateError, UidRegistry } from '../../../src/scenario/templates.js';
+import type { TemplateContext } from '../../../src/scenario/templates.js';
 
 const clock = Date.parse('2026-11-23T09:45:00Z');
 
@@ -74,13 +75,13 @@ describe('scenario clock', () => {
 
 describe('durations and instants', () => {
   it('parses durations in ms, s, m, h, d and combinations', () => {
-    expect(parseDuration('10s')).to.equal(10_000);
-    expect(parseDuration('90m')).to.equal(5_400_000);
-    expect(parseDuration('1h30m')).to.equal(5_400_000);
-    expect(parseDuration('2d')).to.equal(172_800_000);
-    expect(parseDuration('500ms')).to.equal(500);
-    expect(parseDuration('1.5s')).to.equal(1_500);
-    for (const bad of ['', '10', 's', '10 s', '-1s', '1w']) expect(parseDuration(bad), bad).to.equal(undefined);
+    expect(parseDurationMs('10s')).to.equal(10_000);
+    expect(parseDurationMs('90m')).to.equal(5_400_000);
+    expect(parseDurationMs('1h30m')).to.equal(5_400_000);
+    expect(parseDurationMs('2d')).to.equal(172_800_000);
+    expect(parseDurationMs('500ms')).to.equal(500);
+    expect(parseDurationMs('1.5s')).to.equal(1_500);
+    for (const bad of ['', '10', 's', '10 s', '-1s', '1w']) expect(parseDurationMs(bad), bad).to.equal(undefined);
   });
 
   it('formats RFC 3339 without zero milliseconds, keeps others', () => {
