@@ -31,6 +31,10 @@ lint: deps ## Type-check and lint.
 manifests: deps ## Regenerate crds/ and config/crd from the single source of the API (src/api).
 	npx tsx scripts/gen-manifests.ts
 
+.PHONY: docs
+docs: deps ## Regenerate the field reference in docs/api.md and the CEL environment in docs/cel.md from src/api and src/core/cel.ts.
+	npx tsx scripts/gen-docs.ts
+
 .PHONY: controlplane
 controlplane: ## Build (or reuse from cache) etcd, kube-apiserver, kube-controller-manager and kubectl from Go modules.
 	test/controlplane/build.sh

@@ -153,58 +153,99 @@ class CelImpact {
   }
 }
 
-const GVKN = [
-  { name: 'apiVersion', type: 'string' },
-  { name: 'kind', type: 'string' },
-  { name: 'namespace', type: 'string' },
-  { name: 'name', type: 'string' },
+/** A variable, a field or a parameter of Suture's CEL environment, with the description docs/cel.md shows. */
+export interface CelDeclaration {
+  readonly name: string;
+  readonly type: string;
+  readonly description: string;
+}
+
+const GVKN: readonly CelDeclaration[] = [
+  { name: 'apiVersion', type: 'string', description: 'e.g. "v1", "apps/v1", "example.com/v1"' },
+  { name: 'kind', type: 'string', description: 'e.g. "Deployment"' },
+  { name: 'namespace', type: 'string', description: '"" for a cluster-scoped object' },
+  { name: 'name', type: 'string', description: 'the object name' },
 ];
-const GVKS = [
-  { name: 'apiVersion', type: 'string' },
-  { name: 'kind', type: 'string' },
+const GVKS: readonly CelDeclaration[] = [
+  { name: 'apiVersion', type: 'string', description: 'e.g. "v1", "apps/v1"' },
+  { name: 'kind', type: 'string', description: 'e.g. "Pod"' },
   { name: 'namespace', type: 'string', description: '"" = all namespaces' },
-  { name: 'labelSelector', type: 'string', description: 'kubectl form, e.g. app=pg,tier in (a,b)' },
+  { name: 'labelSelector', type: 'string', description: 'kubectl form, e.g. app=pg,tier in (a,b); "" = every object' },
 ];
+
+/** The variables of every Suture expression (invariants, messages, conditions, avert values), in this order. */
+export const CEL_VARIABLES: readonly CelDeclaration[] = [
+  { name: 'object', type: 'dyn', description: 'The object of the request as it would be stored (null for DELETE): the new object for CREATE and UPDATE.' },
+  { name: 'oldObject', type: 'dyn', description: 'The object before the request (null for CREATE).' },
+  { name: 'request', type: 'Request', description: 'The admission request: who asks for what.' },
+  { name: 'impact', type: 'Impact', description: 'The objects the request removes, changes and creates, its cascade included.' },
+  { name: 'cluster', type: 'ClusterView', description: 'The cluster as it would be after the request (the impact applied).' },
+  { name: 'before', type: 'ClusterView', description: 'The cluster before the request.' },
+  { name: 'lease', type: 'dyn', description: 'The SutureLease covering the target object, or null.' },
+  { name: 'now', type: 'google.protobuf.Timestamp', description: 'The time of the decision.' },
+];
+
+/** The fields of `request`. */
+export const CEL_REQUEST_FIELDS: readonly CelDeclaration[] = [
+  { name: 'operation', type: 'string', description: 'CREATE, UPDATE, DELETE or CONNECT.' },
+  { name: 'subResource', type: 'string', description: 'e.g. "scale", "status", "eviction"; "" for the object itself.' },
+  { name: 'userInfo', type: 'map<string, dyn>', description: 'The requester: username, uid, groups, extra.' },
+  { name: 'dryRun', type: 'bool', description: 'Whether the request is a dry run (nothing will be stored).' },
+  { name: 'kind', type: 'map<string, string>', description: 'The kind of the object: group, version, kind.' },
+  { name: 'namespace', type: 'string', description: 'The namespace of the object; "" for cluster-scoped objects.' },
+  { name: 'name', type: 'string', description: 'The name of the object.' },
+];
+
+/** The fields of `impact`: lists of objects, the request's own target included. */
+export const CEL_IMPACT_FIELDS: readonly CelDeclaration[] = [
+  { name: 'deleted', type: 'list<dyn>', description: 'Objects the request removes: the target of a DELETE and everything removed with it (owned objects, a namespace\'s contents, a CRD\'s resources, PVCs by retention policy).' },
+  { name: 'changed', type: 'list<dyn>', description: 'Objects the request changes (as they would be after it), scale changes included.' },
+  { name: 'created', type: 'list<dyn>', description: 'Objects the request creates.' },
+];
+
+const fieldTypes = (fields: readonly CelDeclaration[]): Record<string, string> => Object.fromEntries(fields.map((f) => [f.name, f.type]));
 
 function buildEnvironment(): Environment {
   const env = new Environment({ enableOptionalTypes: true })
     .registerType('ClusterView', ClusterView)
-    .registerType('Request', {
-      ctor: CelRequest,
-      fields: {
-        operation: 'string',
-        subResource: 'string',
-        userInfo: 'map<string, dyn>',
-        dryRun: 'bool',
-        kind: 'map<string, string>',
-        namespace: 'string',
-        name: 'string',
-      },
-    })
-    .registerType('Impact', { ctor: CelImpact, fields: { deleted: 'list<dyn>', changed: 'list<dyn>', created: 'list<dyn>' } })
-    .registerVariable('request', 'Request')
-    .registerVariable('object', 'dyn')
-    .registerVariable('oldObject', 'dyn')
-    .registerVariable('impact', 'Impact')
-    .registerVariable('cluster', 'ClusterView')
-    .registerVariable('before', 'ClusterView')
-    .registerVariable('lease', 'dyn')
-    .registerVariable('now', 'google.protobuf.Timestamp');
+    .registerType('Request', { ctor: CelRequest, fields: fieldTypes(CEL_REQUEST_FIELDS) })
+    .registerType('Impact', { ctor: CelImpact, fields: fieldTypes(CEL_IMPACT_FIELDS) });
+  for (const v of CEL_VARIABLES) env.registerVariable(v.name, v.type, { description: v.description });
   const get = (v: ClusterView, ...k: [string, string, string, string]): unknown => {
     const o = v.get(...k);
     return o === undefined ? null : v.convert(o);
   };
   const list = (v: ClusterView, ...k: [string, string, string, string]): unknown[] => v.list(...k).map((o) => v.convert(o));
+  const params = (ps: readonly CelDeclaration[]): { name: string; type: string; description: string }[] => ps.map((p) => ({ ...p }));
   env
-    .registerFunction({ name: 'get', receiverType: 'ClusterView', returnType: 'dyn', params: GVKN, handler: get, description: 'the object, or null' })
-    .registerFunction({ name: 'exists', receiverType: 'ClusterView', returnType: 'bool', params: GVKN, handler: (v: ClusterView, ...k: [string, string, string, string]) => v.get(...k) !== undefined })
-    .registerFunction({ name: 'list', receiverType: 'ClusterView', returnType: 'list<dyn>', params: GVKS, handler: list })
-    .registerFunction({ name: 'count', receiverType: 'ClusterView', returnType: 'int', params: GVKS, handler: (v: ClusterView, ...k: [string, string, string, string]) => BigInt(v.list(...k).length) });
+    .registerFunction({ name: 'get', receiverType: 'ClusterView', returnType: 'dyn', params: params(GVKN), handler: get, description: 'The object, or null when it does not exist.' })
+    .registerFunction({
+      name: 'exists',
+      receiverType: 'ClusterView',
+      returnType: 'bool',
+      params: params(GVKN),
+      handler: (v: ClusterView, ...k: [string, string, string, string]) => v.get(...k) !== undefined,
+      description: 'Whether the object exists.',
+    })
+    .registerFunction({ name: 'list', receiverType: 'ClusterView', returnType: 'list<dyn>', params: params(GVKS), handler: list, description: 'The objects of a kind in a namespace that match a label selector.' })
+    .registerFunction({
+      name: 'count',
+      receiverType: 'ClusterView',
+      returnType: 'int',
+      params: params(GVKS),
+      handler: (v: ClusterView, ...k: [string, string, string, string]) => BigInt(v.list(...k).length),
+      description: 'How many objects list() would return.',
+    });
   return env;
 }
 
 // Built once: an Environment is expensive to create and immutable once expressions are parsed against it.
 const ENV = buildEnvironment();
+
+/** Every variable and function an expression can use, as the CEL library registered them (docs/cel.md is made from this). */
+export function celDefinitions(): ReturnType<Environment['getDefinitions']> {
+  return ENV.getDefinitions();
+}
 
 // ------------------------------------------------------------------------------------------------ errors
 
