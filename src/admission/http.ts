@@ -75,11 +75,47 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
-/** Parses JSON, answering 400 with the parser's own words on failure. */
-export function parseJson(body: Buffer): unknown {
+/**
+ * How deeply arrays and objects may nest in a request body. A Kubernetes object nests a few dozen levels (a CRD's
+ * openAPIV3Schema perhaps a hundred); what lies beyond this is refused at decode time (400), before any recursive
+ * code (structured clones, JSON comparison, CEL conversion) could exhaust the stack and answer 500.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * The deepest nesting of arrays and objects in JSON text, counted without parsing; stops counting past `limit`.
+ * Brackets inside strings (escapes included) do not count.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/** Parses JSON, answering 400 with the parser's own words on failure, and 400 for nesting beyond MAX_JSON_DEPTH. */
+export function parseJson(body: Buffer, maxDepth = MAX_JSON_DEPTH): unknown {
   if (body.length === 0) throw new EdgeError(400, 'request body is empty: expected an AdmissionReview');
+  const text = body.toString('utf8');
+  if (jsonDepth(text, maxDepth) > maxDepth) {
+    throw new EdgeError(400, `request body nests arrays and objects more than ${maxDepth} levels deep: not an AdmissionReview Suture decides on`);
+  }
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new EdgeError(400, `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

@@ -10,7 +10,7 @@ import type { TlsPair } from '../../../src/kube/pki.js';
 import { createAdmissionMetrics } from '../../../src/admission/metrics.js';
 import { applyAction, bundleOf, defaultPkiPolicy, inspectCert, servingNames, type PkiMaterial } from '../../../src/kube/pki.js';
 import { errorDecision, type AdmissionReviewResponse } from '../../../src/admission/review.js';
-import type { StatusBody } from '../../../src/admission/http.js';
+import { MAX_JSON_DEPTH, jsonDepth, type StatusBody } from '../../../src/admission/http.js';
 import { createAdmissionServer, type AdmissionServer } from '../../../src/admission/server.js';
 import type { Decision } from '../../../src/core/types.js';
 
@@ -169,6 +169,23 @@ describe('admission/server: the HTTPS edge', function () {
     expect(kind.status).to.equal(400);
     expect(statusOf(kind).message).to.match(/kind: must be AdmissionReview/);
     expect((await post('/validate', '')).status).to.equal(400);
+  });
+
+  it('refuses nesting deeper than MAX_JSON_DEPTH with 400 on every admission path, and decides at that depth (issue 9)', async () => {
+    const nested = (depth: number): string => {
+      const body = JSON.parse(review('deep')) as { request: { object: Record<string, unknown> } };
+      const marker = '"__deep__"';
+      body.request.object.spec = marker;
+      return JSON.stringify(body).replace(JSON.stringify(marker), `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+    };
+    for (const path of ['/validate', '/mutate', '/validate-objects']) {
+      const deep = await post(path, nested(5_000));
+      expect(deep.status, path).to.equal(400);
+      expect(statusOf(deep).message).to.match(/more than 512 levels deep/);
+    }
+    // Brackets in strings do not count; nesting up to the limit is decided as usual.
+    expect(jsonDepth('{"a":"[[[[{{{{\\"}', 2)).to.equal(1);
+    expect((await post('/validate', nested(MAX_JSON_DEPTH - 10))).status).to.equal(200);
   });
 
   it('answers 404 for unknown paths and 405 for wrong methods, with Allow', async () => {
