@@ -89,22 +89,28 @@ export const MAX_JSON_DEPTH = 512;
 export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
   let depth = 0;
   let deepest = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === QUOTE) i = endOfString(text, i);
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       depth++;
-      if (depth > deepest) deepest = depth;
+      deepest = Math.max(deepest, depth);
       if (deepest > limit) return deepest;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
   return deepest;
+}
+
+const [QUOTE, BACKSLASH, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = ['"', '\\', '{', '}', '[', ']'].map((ch) => ch.charCodeAt(0)) as [number, number, number, number, number, number];
+
+/** The index of the quote that closes the string opening at `start` (escapes skipped), or the text's end. */
+function endOfString(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i;
+  }
+  return text.length;
 }
 
 /** Parses JSON, answering 400 with the parser's own words on failure, and 400 for nesting beyond MAX_JSON_DEPTH. */
