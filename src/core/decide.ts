@@ -123,15 +123,18 @@ interface RequestContext {
   lease: KubeObject | null;
 }
 
+const PODS_WENT: InvariantResult = { result: 'pass', message: 'only the ready count of a matched workload changes' };
+
 function invariantsOf(policy: CompiledPolicy, matched: Affected[], ctx: RequestContext): { results: [string, InvariantResult][] } {
   const matchesPolicy = (o: KubeObject): boolean => policy.match.some((sel) => matchesObjectSelector(sel, o, ctx.before));
+  const writes = matched.filter((a) => a.statusOnly !== true);
   const results: [string, InvariantResult][] = policy.invariants.map((inv) => [
     inv.name,
-    evaluateInvariant(inv, {
+    inv.kind !== 'minAvailable' && writes.length === 0 ? PODS_WENT : evaluateInvariant(inv, {
       policy: policy.name,
       request: ctx.request,
       impact: ctx.impact,
-      matched,
+      matched: inv.kind === 'minAvailable' ? matched : writes,
       before: ctx.before,
       after: ctx.after,
       now: ctx.now,
@@ -186,7 +189,7 @@ function matchedFor(policy: CompiledPolicy, ctx: RequestContext): Affected[] {
 
 function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {
   if (!policyBinds(policy, ctx.request)) return;
-  const matched = matchedFor(policy, ctx);
+  const matched = relevantMatches(policy, matchedFor(policy, ctx));
   if (matched.length === 0) return;
   const conditions = evaluateConditions(policy, { now: ctx.now, metrics: ctx.input.metrics, vars: ctx.vars });
   out.conditionChecks.push(...conditions.checks);
@@ -197,6 +200,15 @@ function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: Policy
   }
   out.readsState = true;
   for (const [name, r] of invariantsOf(policy, matched, ctx).results) recordInvariant(policy, { name, r, matched }, out);
+}
+
+/**
+ * Entries that only lower a workload's ready count (its pods go, impact.ts `statusOnly`) concern availability floors
+ * alone: a policy without minAvailable does not apply to them, and only its minAvailable invariants see them.
+ */
+function relevantMatches(policy: CompiledPolicy, matched: Affected[]): Affected[] {
+  if (!matched.some((a) => a.statusOnly === true)) return matched;
+  return policy.invariants.some((inv) => inv.kind === 'minAvailable') ? matched : matched.filter((a) => a.statusOnly !== true);
 }
 
 const policyIndexes = new WeakMap<readonly CompiledPolicy[], SelectorIndex<CompiledPolicy>>();

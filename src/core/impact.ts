@@ -5,13 +5,32 @@
 // - an owner that is not in the snapshot counts as gone, so a dependent whose other owners are all unknown to the
 //   snapshot is listed as removed with its deleted owner (the garbage collector deletes a dependent only when all its
 //   owners are gone, but an owner Suture does not cache cannot be proven to exist);
-// - an UPDATE whose new ownerReferences all point to owners absent from the snapshot hands the object to the
-//   garbage collector, which deletes it; removing the last ownerReference does not (the object is orphaned);
+// - an UPDATE whose new ownerReferences all dangle hands the object to the garbage collector, which deletes it; a
+//   reference dangles when no object in the snapshot has its uid AND its kind, name and (for a namespaced owner) the
+//   dependent's namespace, as in the garbage collector's own check (controllers.ts resolveOwner); removing the last
+//   ownerReference does not (the object is orphaned);
+// - configuring a controller is judged by what the controller then does (controllers.ts): scaling a ReplicaSet,
+//   ReplicationController, Deployment or Job down removes its active pods beyond the new count, in the controller's
+//   deletion order; a HorizontalPodAutoscaler (created or changed) sets its target's replicas within
+//   [minReplicas, maxReplicas], with the pods that removes;
+// - every removed pod lowers its controller's ready count: the owning workload (and a ReplicaSet's Deployment) is
+//   listed as changed with `statusOnly` and its projected ready count, unless the request removes or changes it anyway;
 // - an UPDATE that removes the last finalizer of an object being deleted (deletionTimestamp set) completes the
 //   deletion: the object and its cascade are removed;
 // - Orphan propagation keeps the target's own dependents (they only lose an ownerReference, which is not listed);
 //   a Namespace's content and a CRD's custom resources are removed whatever the propagation policy.
 import type { KubeObject, OwnerReference } from '../api/types.js';
+import {
+  isKind,
+  autoscaledReplicas,
+  autoscalerTarget,
+  controllerOf,
+  isAutoscaler,
+  isAvailablePod,
+  isWorkload,
+  podsRemovedByScaleDown,
+  resolveOwner,
+} from './controllers.js';
 import { describeObject, groupOf, objectKeyOf } from './snapshot.js';
 import type { AdmissionRequest, Affected, Impact, ObjectKey, Snapshot } from './types.js';
 
@@ -24,6 +43,8 @@ export interface ImpactLimits {
 class Collector {
   readonly kept: Affected[] = [];
   readonly counts = { created: 0, changed: 0, deleted: 0 };
+  /** Every pod removed, capped lists or not: their owners' ready counts drop. */
+  readonly removedPods: KubeObject[] = [];
   private readonly seen = new Set<string>();
   private readonly deleted = new Set<string>();
 
@@ -39,6 +60,7 @@ class Collector {
     else {
       this.counts.deleted++;
       this.deleted.add(id);
+      if (entry.object.kind === 'Pod' && groupOf(entry.object.apiVersion) === '') this.removedPods.push(entry.object);
     }
     if (this.kept.length < this.max) this.kept.push(entry);
     return true;
@@ -190,9 +212,6 @@ function addAll(c: Collector, objects: readonly KubeObject[], via: string): Kube
   return added;
 }
 
-function isKind(obj: KubeObject, group: string, kind: string): boolean {
-  return obj.kind === kind && groupOf(obj.apiVersion) === group;
-}
 
 /** Deletes `target` and everything that goes with it. */
 function deleteWithCascade(c: Collector, target: KubeObject, opts: { snapshot: Snapshot; orphan: boolean; via: string }): void {
@@ -276,18 +295,23 @@ function scaleDownRemovals(change: Affected, snapshot: Snapshot): { pods: KubeOb
   return { pods, claims };
 }
 
-function refUids(refs: readonly OwnerReference[] | undefined): string {
-  return (refs ?? []).map((r) => r.uid).sort().join(',');
+/** The ownerReferences as the garbage collector reads them: uid, group, kind and name (order does not matter). */
+function refCoordinates(refs: readonly OwnerReference[] | undefined): string {
+  return (refs ?? [])
+    .map((r) => JSON.stringify([r.uid, groupOf(r.apiVersion), r.kind, r.name]))
+    .sort()
+    .join(',');
 }
 
 /**
- * Whether the update hands the object to the garbage collector: its ownerReferences changed and now name only
- * owners the snapshot does not hold (removing every ownerReference orphans the object and is not a deletion).
+ * Whether the update hands the object to the garbage collector: its ownerReferences changed (uid, kind, group or
+ * name) and now every one dangles — names no owner the snapshot holds with that uid, kind, name and namespace
+ * (removing every ownerReference orphans the object and is not a deletion).
  */
 function handedToCollector(change: Affected, snapshot: Snapshot): boolean {
   const refs = change.object.metadata.ownerReferences ?? [];
-  if (refs.length === 0 || refUids(refs) === refUids(change.before?.metadata.ownerReferences)) return false;
-  return refs.every((r) => snapshot.getByUid(r.uid) === undefined);
+  if (refs.length === 0 || refCoordinates(refs) === refCoordinates(change.before?.metadata.ownerReferences)) return false;
+  return refs.every((r) => resolveOwner(r, change.object, snapshot) === undefined);
 }
 
 /** Whether the update lets a pending deletion finish: the object is terminating and its last finalizer goes. */
@@ -309,10 +333,61 @@ function impactOfUpdate(c: Collector, request: AdmissionRequest, snapshot: Snaps
     return;
   }
   c.add(change);
+  controllerEffects(c, change, snapshot);
+}
+
+/** What controllers do about a changed object: the pods (and PVCs) a scale-down removes; an HPA's scaling. */
+function controllerEffects(c: Collector, change: Affected, snapshot: Snapshot): void {
   const { pods, claims } = scaleDownRemovals(change, snapshot);
+  pods.push(...podsRemovedByScaleDown(change.before, change.object, snapshot));
   const roots = [...addAll(c, pods, `scale-down of ${describeObject(change.object)}`)];
   roots.push(...addAll(c, claims, `PVC retention of ${change.object.kind} ${nsName(change.object)}`));
   cascadeAll(c, roots, snapshot);
+  if (isAutoscaler(change.object)) autoscaling(c, change.object, snapshot);
+}
+
+/** An HPA sets its target's replicas within its bounds: the target changes, and a scale-down removes pods. */
+function autoscaling(c: Collector, hpa: KubeObject, snapshot: Snapshot): void {
+  const target = autoscalerTarget(hpa, snapshot);
+  if (target === undefined || c.has(target)) return;
+  const replicas = autoscaledReplicas(hpa, target);
+  if (replicas === undefined) return;
+  const change: Affected = { object: withReplicas(target, replicas), before: target, effect: 'UPDATE', via: `HorizontalPodAutoscaler ${nsName(hpa)}` };
+  c.add(change);
+  controllerEffects(c, change, snapshot);
+}
+
+// ----------------------------------------------------------------------------------- pods count toward their owners
+
+function withReadyLowered(owner: KubeObject, lost: number): KubeObject {
+  const status = record(owner['status']);
+  const field = owner.kind === 'DaemonSet' ? 'numberReady' : 'readyReplicas';
+  const ready = typeof status[field] === 'number' ? status[field] : 0;
+  return { ...owner, status: { ...status, [field]: Math.max(0, ready - lost) } };
+}
+
+/**
+ * Every removed pod lowers its workload's ready count (and a ReplicaSet's, its Deployment's): each such owner the
+ * request does not itself remove or change is listed as a `statusOnly` change with the projected ready count. Linear
+ * in the removed pods.
+ */
+function ownersOfRemovedPods(c: Collector, snapshot: Snapshot): void {
+  const lost = new Map<string, { owner: KubeObject; ready: number }>();
+  for (const pod of c.removedPods) {
+    const available = isAvailablePod(pod) ? 1 : 0;
+    let owner = controllerOf(pod, snapshot);
+    for (let depth = 0; owner !== undefined && depth < 2 && isWorkload(owner); depth++) {
+      const uid = owner.metadata.uid ?? '';
+      const entry = lost.get(uid) ?? { owner, ready: 0 };
+      entry.ready += available;
+      lost.set(uid, entry);
+      owner = controllerOf(owner, snapshot);
+    }
+  }
+  for (const { owner, ready } of lost.values()) {
+    if (c.has(owner)) continue;
+    c.add({ object: withReadyLowered(owner, ready), before: owner, effect: 'UPDATE', via: `its pods removed`, statusOnly: true });
+  }
 }
 
 // -------------------------------------------------------------------------------------------- CREATE and the rest
@@ -326,7 +401,10 @@ function impactOfCreate(c: Collector, request: AdmissionRequest, snapshot: Snaps
   }
   // Other subresources created (serviceaccounts/token, pods/binding) leave no object behind that matters here.
   if (request.subResource !== undefined && request.subResource !== '') return;
-  if (request.object !== undefined && request.object !== null) c.add({ object: inRequestNamespace(request.object, request), effect: 'CREATE', via: 'target' });
+  if (request.object === undefined || request.object === null) return;
+  const created = inRequestNamespace(request.object, request);
+  c.add({ object: created, effect: 'CREATE', via: 'target' });
+  if (isAutoscaler(created)) autoscaling(c, created, snapshot);
 }
 
 /** The object with the request's namespace when its body leaves metadata.namespace out (a namespaced CREATE). */
@@ -350,6 +428,7 @@ export function computeImpact(request: AdmissionRequest, snapshot: Snapshot, lim
   if (request.operation === 'CREATE') impactOfCreate(c, request, snapshot);
   else if (request.operation === 'UPDATE') impactOfUpdate(c, request, snapshot);
   else if (request.operation === 'DELETE') impactOfDelete(c, request, snapshot);
+  ownersOfRemovedPods(c, snapshot);
   return toImpact(c);
 }
 

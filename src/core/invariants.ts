@@ -4,6 +4,7 @@ import type { KubeObject } from '../api/types.js';
 import { celVariables, evaluateBool, formatCelIssue, fromCelValue, type CelVariables } from './cel.js';
 import type { CompiledAvertEntry, CompiledInvariant } from './policy.js';
 import { escapePointerToken, jsonEqual, lookupPointer, pointerSegments, type Lookup } from './json.js';
+import { isAvailablePod, podsOf } from './controllers.js';
 import { describeObject, objectKeyString } from './snapshot.js';
 import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, Impact, JsonPatchOperation, Snapshot } from './types.js';
 import { formatDuration, parseQuantity } from './units.js';
@@ -66,7 +67,7 @@ export function objectChanged(before: KubeObject, after: KubeObject): boolean {
 
 function protect(ctx: InvariantContext): Pick<InvariantResult, 'result' | 'message'> {
   const removed = ctx.matched.filter((a) => a.effect === 'DELETE').map((a) => a.object);
-  const changed = ctx.matched.filter((a) => a.effect === 'UPDATE' && a.before !== undefined && objectChanged(a.before, a.object)).map((a) => a.object);
+  const changed = ctx.matched.filter((a) => a.effect === 'UPDATE' && a.statusOnly !== true && a.before !== undefined && objectChanged(a.before, a.object)).map((a) => a.object);
   if (removed.length === 0 && changed.length === 0) return { result: 'pass', message: 'no protected object removed or changed' };
   const parts: string[] = [];
   if (removed.length > 0) parts.push(`would delete ${plural(removed.length, 'protected object')}: ${describeObjects(removed)}`);
@@ -76,7 +77,7 @@ function protect(ctx: InvariantContext): Pick<InvariantResult, 'result' | 'messa
 
 // ------------------------------------------------------------------------------------------------ minAvailable
 
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet']);
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'ReplicationController']);
 
 function num(v: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
@@ -109,21 +110,37 @@ interface Availability {
   required: number;
 }
 
-function workloadAvailability(a: Affected, inv: { count?: number; percent?: number }): Availability | undefined {
-  if (a.effect === 'CREATE') return undefined; // nothing was available yet
-  const old = a.before ?? a.object;
-  const readyNow = readyOf(old);
-  let after = readyNow;
-  if (a.effect === 'DELETE') after = 0;
-  else if (old.kind !== 'DaemonSet' && field(a.object, 'spec', 'replicas') !== undefined && field(a.object, 'spec', 'replicas') !== field(old, 'spec', 'replicas')) {
-    after = Math.min(readyNow, field(a.object, 'spec', 'replicas') ?? 0);
-  }
-  return { what: `ready replicas of ${describeObject(old)}`, before: readyNow, after, required: required(inv, desiredOf(old)) };
+/** The ready count a workload's status claims, or its projected count after the request's scale-down. */
+function statusAvailability(a: Affected, old: KubeObject): { before: number; after: number } {
+  const before = readyOf(old);
+  if (a.effect === 'DELETE') return { before, after: 0 };
+  // The ready count the object claims after the request: lowered by removed pods (statusOnly), or by a status write,
+  // which a governed identity's request is judged by like any write. An object sent without status claims nothing.
+  let after = a.object['status'] === undefined ? before : Math.min(before, readyOf(a.object));
+  const replicas = field(a.object, 'spec', 'replicas');
+  if (old.kind !== 'DaemonSet' && replicas !== undefined && replicas !== field(old, 'spec', 'replicas')) after = Math.min(after, replicas);
+  return { before, after };
 }
 
-function isReadyPod(p: KubeObject): boolean {
-  const status = p['status'] as { conditions?: { type?: string; status?: string }[] } | undefined;
-  return (status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+/**
+ * Ready replicas of a workload before and after the request, counted from its pods wherever the snapshot holds any
+ * (DESIGN.md, "Pods count toward their owners": a forged status cannot open a floor; a pod already terminating is
+ * not available, as for the disruption controller); from its status only when no pod of it is known. After the
+ * request: the pods the projected state still holds, at most the new replica count.
+ */
+function workloadAvailability(a: Affected, inv: { count?: number; percent?: number }, ctx: InvariantContext): Availability | undefined {
+  if (a.effect === 'CREATE') return undefined; // nothing was available yet
+  const old = a.before ?? a.object;
+  const what = `ready replicas of ${describeObject(old)}`;
+  const need = required(inv, desiredOf(old));
+  const podsBefore = podsOf(old, ctx.before);
+  if (podsBefore.length === 0) return { what, ...statusAvailability(a, old), required: need };
+  const before = podsBefore.filter(isAvailablePod).length;
+  if (a.effect === 'DELETE') return { what, before, after: 0, required: need };
+  let after = podsOf(old, ctx.after).filter(isAvailablePod).length;
+  const replicas = field(a.object, 'spec', 'replicas');
+  if (old.kind !== 'DaemonSet' && replicas !== undefined && replicas !== field(old, 'spec', 'replicas')) after = Math.min(after, replicas);
+  return { what, before, after, required: need };
 }
 
 function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?: number }): Availability {
@@ -132,8 +149,8 @@ function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?:
   const afterPods = ctx.after.list('', 'Pod').filter((p) => !gone.has(objectKeyString(p)) && ctx.matchesPolicy(p));
   return {
     what: 'ready Pods the policy matches',
-    before: beforePods.filter(isReadyPod).length,
-    after: afterPods.filter(isReadyPod).length,
+    before: beforePods.filter(isAvailablePod).length,
+    after: afterPods.filter(isAvailablePod).length,
     required: required(inv, beforePods.length),
   };
 }
@@ -141,7 +158,7 @@ function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?:
 function minAvailable(inv: { count?: number; percent?: number }, ctx: InvariantContext): Pick<InvariantResult, 'result' | 'message'> {
   const checks: Availability[] = ctx.matched
     .filter((a) => WORKLOAD_KINDS.has(a.object.kind))
-    .map((a) => workloadAvailability(a, inv))
+    .map((a) => workloadAvailability(a, inv, ctx))
     .filter((x): x is Availability => x !== undefined);
   if (ctx.matched.some((a) => a.object.kind === 'Pod' && a.effect !== 'CREATE')) checks.push(podAvailability(ctx, inv));
   if (checks.length === 0) return { result: 'pass', message: 'no workload or pod availability affected' };
@@ -158,7 +175,7 @@ function minAvailable(inv: { count?: number; percent?: number }, ctx: InvariantC
 // ------------------------------------------------------------------------------------------------ immutable / monotonic
 
 function updates(ctx: InvariantContext): { before: KubeObject; after: KubeObject }[] {
-  return ctx.matched.filter((a) => a.effect === 'UPDATE' && a.before !== undefined).map((a) => ({ before: a.before as KubeObject, after: a.object }));
+  return ctx.matched.filter((a) => a.effect === 'UPDATE' && a.statusOnly !== true && a.before !== undefined).map((a) => ({ before: a.before as KubeObject, after: a.object }));
 }
 
 function shown(v: Lookup): string {
@@ -217,7 +234,7 @@ function maxCascade(count: number, ctx: InvariantContext): Pick<InvariantResult,
 function budget(inv: CompiledInvariant & { kind: 'budget' }, ctx: InvariantContext): InvariantResult {
   const key = inv.per === 'Policy' ? '' : ctx.subjectKey;
   const used = ctx.budgets.used(ctx.policy, inv.name, key, inv.windowSeconds);
-  const n = ctx.matched.length;
+  const n = ctx.matched.filter((a) => a.statusOnly !== true).length;
   const use: BudgetUse = { policy: ctx.policy, invariant: inv.name, key, count: n, windowSeconds: inv.windowSeconds, limit: inv.count };
   const whose = inv.per === 'Policy' ? 'for the policy' : `for ${key}`;
   const what = `${used} of ${inv.count} matching effects used in ${formatDuration(inv.windowSeconds)} ${whose}; this request makes ${n}`;

@@ -404,6 +404,7 @@ interface Finding {
 /** What the lease denies about one affected object, or undefined when it allows it. Cheap: formats nothing. */
 function objectFinding(lease: SutureLease, a: Affected, ctx: { snapshot: Snapshot; stamp: string }): Finding | undefined {
   const { snapshot, stamp } = ctx;
+  if (a.statusOnly === true) return undefined; // its pods went: no write to the object itself
   const restamped = a.effect === 'UPDATE' && (stampOf(a.before) === stamp) !== (stampOf(a.object) === stamp);
   if (restamped) return { affected: a, restamped };
   const other = a.before === undefined || a.before === a.object ? undefined : a.before;

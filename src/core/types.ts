@@ -108,6 +108,11 @@ export interface Affected {
   effect: Effect;
   /** How the request reaches it: "target", "ownerReference of apps/StatefulSet db/pg", "namespace db", … */
   via: string;
+  /**
+   * Only the object's ready count changes (its pods are removed): nothing writes to the object. Availability floors
+   * judge it; leases, protect, immutable, monotonic, budgets and expressions do not count it as a write.
+   */
+  statusOnly?: boolean;
 }
 
 export interface Impact {

@@ -295,7 +295,8 @@ describe('core/impact', () => {
       });
       const impact = computeImpact(updateRequest(frontRs, dangling, operator), snap);
       expect(names(impact.deleted)).to.deep.equal(['apps/ReplicaSet zk/front-1', 'Pod zk/front-1-a', 'Pod zk/front-1-b']);
-      expect(impact.changed).to.deep.equal([]);
+      // Only the ready count of the Deployment that controlled them drops.
+      expect(impact.changed.map((a) => [describeObject(a.object), a.statusOnly])).to.deep.equal([['apps/Deployment zk/front', true]]);
     });
 
     it('an ownerReference to an existing owner is a change', () => {
