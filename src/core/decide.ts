@@ -116,6 +116,10 @@ interface RequestContext {
   leases: LeaseState[];
   /** matchedBy results by policy match signature, for this decision. */
   matchedBySignature: Map<string, Affected[]>;
+  /** Whether the impact holds `statusOnly` entries (workloads whose pods go), which only floors judge. */
+  statusOnly: boolean;
+  /** Matched lists without their statusOnly entries. */
+  writes: WeakMap<Affected[], Affected[]>;
   before: Snapshot;
   after: Snapshot;
   now: number;
@@ -127,7 +131,7 @@ const PODS_WENT: InvariantResult = { result: 'pass', message: 'only the ready co
 
 function invariantsOf(policy: CompiledPolicy, matched: Affected[], ctx: RequestContext): { results: [string, InvariantResult][] } {
   const matchesPolicy = (o: KubeObject): boolean => policy.match.some((sel) => matchesObjectSelector(sel, o, ctx.before));
-  const writes = matched.filter((a) => a.statusOnly !== true);
+  const writes = writesOf(matched, ctx);
   const results: [string, InvariantResult][] = policy.invariants.map((inv) => [
     inv.name,
     inv.kind !== 'minAvailable' && writes.length === 0 ? PODS_WENT : evaluateInvariant(inv, {
@@ -189,7 +193,7 @@ function matchedFor(policy: CompiledPolicy, ctx: RequestContext): Affected[] {
 
 function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {
   if (!policyBinds(policy, ctx.request)) return;
-  const matched = relevantMatches(policy, matchedFor(policy, ctx));
+  const matched = relevantMatches(policy, matchedFor(policy, ctx), ctx);
   if (matched.length === 0) return;
   const conditions = evaluateConditions(policy, { now: ctx.now, metrics: ctx.input.metrics, vars: ctx.vars });
   out.conditionChecks.push(...conditions.checks);
@@ -206,9 +210,20 @@ function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: Policy
  * Entries that only lower a workload's ready count (its pods go, impact.ts `statusOnly`) concern availability floors
  * alone: a policy without minAvailable does not apply to them, and only its minAvailable invariants see them.
  */
-function relevantMatches(policy: CompiledPolicy, matched: Affected[]): Affected[] {
-  if (!matched.some((a) => a.statusOnly === true)) return matched;
-  return policy.invariants.some((inv) => inv.kind === 'minAvailable') ? matched : matched.filter((a) => a.statusOnly !== true);
+function relevantMatches(policy: CompiledPolicy, matched: Affected[], ctx: RequestContext): Affected[] {
+  if (!ctx.statusOnly) return matched;
+  return policy.invariants.some((inv) => inv.kind === 'minAvailable') ? matched : writesOf(matched, ctx);
+}
+
+/** The entries that write to their object (not `statusOnly`), computed once per matched list. */
+function writesOf(matched: Affected[], ctx: RequestContext): Affected[] {
+  if (!ctx.statusOnly) return matched;
+  let writes = ctx.writes.get(matched);
+  if (writes === undefined) {
+    writes = matched.filter((a) => a.statusOnly !== true);
+    ctx.writes.set(matched, writes);
+  }
+  return writes;
 }
 
 const policyIndexes = new WeakMap<readonly CompiledPolicy[], SelectorIndex<CompiledPolicy>>();
@@ -333,7 +348,8 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
     lease,
     now,
   });
-  return { request, input, impact, groups, leases, matchedBySignature: new Map(), before, after, now, vars, lease };
+  const statusOnly = impact.affected.some((a) => a.statusOnly === true);
+  return { request, input, impact, groups, leases, matchedBySignature: new Map(), statusOnly, writes: new WeakMap(), before, after, now, vars, lease };
 }
 
 /**

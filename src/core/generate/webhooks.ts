@@ -144,6 +144,12 @@ export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
   for (const lease of inputs.leases) for (const res of lease.spec.resources) addSelector(table, res, ALL_OPERATIONS, inputs.catalog);
   const deletes = inputs.leases.length > 0 || inputs.policies.some((p) => policyOperations(p).includes('DELETE'));
   if (deletes) add(table, '*', '*', ['DELETE']);
+  // Controllers act on what a request configures (core/impact.ts): an HPA sets its target's replicas, and a removed
+  // pod lowers its workload's ready count. So wherever removals or floors are judged, HPAs reach Suture, and pod
+  // deletes wherever a floor is.
+  const floors = inputs.policies.some((p) => p.invariants.some((i) => i.kind === 'minAvailable'));
+  if (deletes || floors) add(table, 'autoscaling', 'horizontalpodautoscalers', ['CREATE', 'UPDATE']);
+  if (floors) add(table, '', 'pods', ['DELETE']);
   dropCovered(table);
   const rules = renderRules(table);
   // An UPDATE can remove objects too: a scale-down (pods, and PVCs under whenScaled: Delete), an ownerReference

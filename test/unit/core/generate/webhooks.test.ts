@@ -75,6 +75,8 @@ describe('core/generate/webhooks', () => {
       { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['secrets', 'services'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/scale', 'persistentvolumeclaims/status', 'secrets/scale', 'secrets/status', 'services/scale', 'services/status'], scope: '*' },
       { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
+      // an HPA sets its target's replicas (issue 9, item 4)
+      { apiGroups: ['autoscaling'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['horizontalpodautoscalers'], scope: '*' },
       { apiGroups: ['example.com'], apiVersions: ['*'], operations: ['CREATE'], resources: ['*/*'], scope: '*' },
       // scale-downs, ownerReference and finalizer changes can remove objects: every update but of status
       { apiGroups: ['*'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['*', '*/scale'], scope: '*' },
@@ -82,7 +84,15 @@ describe('core/generate/webhooks', () => {
   });
 
   it('no DELETE wildcard when nothing judges deletes', () => {
-    expect(validatingRules({ policies: [replicas], leases: [], catalog }).map((r) => r.operations)).to.deep.equal([['UPDATE']]);
+    expect(validatingRules({ policies: [widgets], leases: [], catalog }).map((r) => r.operations)).to.deep.equal([['CREATE']]);
+  });
+
+  it('a floor brings pod deletes and HPAs, whose effects lower it (issue 9, items 4 and 5)', () => {
+    expect(validatingRules({ policies: [replicas], leases: [], catalog })).to.deep.equal([
+      { apiGroups: [''], apiVersions: ['*'], operations: ['DELETE'], resources: ['pods'], scope: '*' },
+      { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
+      { apiGroups: ['autoscaling'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['horizontalpodautoscalers'], scope: '*' },
+    ]);
   });
 
   it('a policy without kinds reaches every resource', () => {
