@@ -7,10 +7,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/constants.js';
 import { identityOf } from '../scenario/identity.js';
 import { Discovery, KubeHttp, UnknownKindError } from '../scenario/kube.js';
+import { auditFails, auditIdentity, auditText, holdersOf, subjectOf } from './audit.js';
 import { apiServerGet, directGet, fetchDirect, fetchThroughApiServer, type FetchResult } from './fetch-record.js';
+import { type GraphFormat, leaseViews, leasesGraph, leasesTable } from './leases.js';
+import { type DataFormat, isData, listOf, renderData } from './output.js';
+import { CliError, clusterReader } from './read-cluster.js';
 import { formatRecord } from './record.js';
 import { runTestCommand, type Printer, type TestOptions } from './test-command.js';
-import { askCluster, exitCodeOf, formatAnswer, ManifestError, parseManifest, type WhatIfVerb } from './what-if.js';
+import { askCluster, exitCodeOf, formatAnswer, ManifestError, parseManifest, type WhatIfAnswer, type WhatIfVerb } from './what-if.js';
 
 export interface ConnectionOptions {
   readonly kubeconfig?: string;
@@ -25,7 +29,7 @@ export interface RecordOptions extends ConnectionOptions {
   readonly insecureSkipTlsVerify: boolean;
   readonly sutureNamespace: string;
   readonly service: string;
-  readonly output: 'text' | 'json';
+  readonly output: DataFormat;
 }
 
 export interface ManifestOptions extends ConnectionOptions {
@@ -35,13 +39,34 @@ export interface ManifestOptions extends ConnectionOptions {
   readonly verb: WhatIfVerb;
   readonly namespace?: string;
   readonly propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  readonly output: DataFormat;
+}
+
+/** Where to look: -n, else -A, else the context's namespace (else default), as kubectl does. */
+export interface NamespaceOptions extends ConnectionOptions {
+  readonly namespace?: string;
+  readonly allNamespaces: boolean;
+}
+
+export interface LeasesOptions extends NamespaceOptions {
+  readonly output?: 'wide' | 'json' | 'yaml';
+  readonly graph?: GraphFormat;
+}
+
+export interface AuditOptions extends NamespaceOptions {
+  /** Identities to audit (system:serviceaccount:<ns>:<name>, a user, group:<name>); none: the holders of the leases in scope. */
+  readonly identities: readonly string[];
+  readonly output?: 'wide' | 'json' | 'yaml';
+  readonly failOn?: 'dangerous' | 'any';
 }
 
 export interface Actions {
   test(paths: readonly string[], options: TestOptions): Promise<number>;
   explainRecord(id: string, options: RecordOptions): Promise<number>;
   explainManifest(options: ManifestOptions): Promise<number>;
-  version(): Promise<number>;
+  leases(options: LeasesOptions): Promise<number>;
+  audit(options: AuditOptions): Promise<number>;
+  version(output: DataFormat): Promise<number>;
 }
 
 function loadKubeConfig(options: ConnectionOptions): KubeConfig {
@@ -91,8 +116,8 @@ async function explainRecord(printer: Printer, id: string, options: RecordOption
     for (const path of result.tried) printer.err(`  asked ${path}`);
     return 1;
   }
-  if (options.output === 'json') printer.out(JSON.stringify(result.record, null, 2));
-  else for (const line of formatRecord(result.record)) printer.out(line);
+  const lines = isData(options.output) ? renderData(result.record, options.output) : formatRecord(result.record);
+  for (const line of lines) printer.out(line);
   return 0;
 }
 
@@ -110,12 +135,57 @@ async function explainManifest(printer: Printer, options: ManifestOptions): Prom
   const discovery = new Discovery(http);
   const namespace = options.namespace ?? contextNamespace(kc);
   let worst = 0;
+  const answers: WhatIfAnswer[] = [];
   for (const object of objects) {
     const answer = await askCluster(http, discovery, { object, verb: options.verb, identity, ...(namespace === undefined ? {} : { namespace }), ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }) });
-    for (const line of formatAnswer(answer, identity.user)) printer.out(line);
+    if (isData(options.output)) answers.push(answer);
+    else for (const line of formatAnswer(answer, identity.user)) printer.out(line);
     worst = Math.max(worst, exitCodeOf(answer));
   }
+  if (isData(options.output)) for (const line of renderData(listOf('WhatIfAnswerList', answers.map((a) => ({ ...a, as: identity.user, exitCode: exitCodeOf(a) }))), options.output)) printer.out(line);
   return worst;
+}
+
+function namespaceOf(kc: KubeConfig, options: NamespaceOptions): string | undefined {
+  if (options.allNamespaces) return undefined;
+  return options.namespace ?? contextNamespace(kc) ?? 'default';
+}
+
+function noneFound(printer: Printer, namespace: string | undefined): void {
+  printer.err(namespace === undefined ? 'No SutureLeases found.' : `No SutureLeases found in ${namespace} namespace.`);
+}
+
+async function leases(printer: Printer, options: LeasesOptions): Promise<number> {
+  const kc = loadKubeConfig(options);
+  const namespace = namespaceOf(kc, options);
+  const views = leaseViews(await clusterReader(kc).leases(namespace), namespace);
+  let lines: string[];
+  if (options.graph !== undefined) lines = leasesGraph(views, options.graph);
+  else if (options.output === 'json' || options.output === 'yaml') lines = renderData(listOf('LeaseViewList', views), options.output);
+  else if (views.length === 0) lines = [];
+  else lines = leasesTable(views, { wide: options.output === 'wide', allNamespaces: namespace === undefined, now: Date.now() });
+  if (views.length === 0 && lines.length === 0) noneFound(printer, namespace);
+  for (const line of lines) printer.out(line);
+  return 0;
+}
+
+async function audit(printer: Printer, options: AuditOptions): Promise<number> {
+  const kc = loadKubeConfig(options);
+  const namespace = namespaceOf(kc, options);
+  const reader = clusterReader(kc);
+  const all = await reader.leases();
+  const inScope = all.filter((l) => namespace === undefined || l.metadata.namespace === namespace);
+  const subjects = options.identities.length > 0 ? options.identities.map(subjectOf) : holdersOf(inScope);
+  if (subjects.length === 0) {
+    noneFound(printer, namespace);
+    printer.err('Name an identity to audit it anyway: kubectl suture audit system:serviceaccount:<namespace>:<name>');
+    return 0;
+  }
+  const [rbac, catalog] = await Promise.all([reader.rbac(), reader.catalog()]);
+  const audits = subjects.map((s) => auditIdentity(s, all, rbac, catalog));
+  if (options.output === 'json' || options.output === 'yaml') for (const line of renderData(listOf('IdentityAuditList', audits), options.output)) printer.out(line);
+  else audits.forEach((a, i) => [...(i === 0 ? [] : ['']), ...auditText(a, options.output === 'wide')].forEach((line) => printer.out(line)));
+  return auditFails(audits, options.failOn) ? 1 : 0;
 }
 
 /** Turns expected failures (bad input, unreachable cluster) into a message and exit status 2. */
@@ -123,7 +193,7 @@ async function guarded(printer: Printer, run: () => Promise<number>): Promise<nu
   try {
     return await run();
   } catch (error) {
-    const expected = error instanceof ManifestError || error instanceof UnknownKindError || (error as NodeJS.ErrnoException | undefined)?.code !== undefined;
+    const expected = error instanceof ManifestError || error instanceof UnknownKindError || error instanceof CliError || (error as NodeJS.ErrnoException | undefined)?.code !== undefined;
     printer.err(`Error: ${errorText(error)}`);
     if (!expected && error instanceof Error && error.stack !== undefined) printer.err(error.stack);
     return 2;
@@ -135,8 +205,12 @@ export function realActions(printer: Printer): Actions {
     test: (paths, options) => guarded(printer, () => Promise.resolve(runTestCommand(paths, options, printer))),
     explainRecord: (id, options) => guarded(printer, () => explainRecord(printer, id, options)),
     explainManifest: (options) => guarded(printer, () => explainManifest(printer, options)),
-    version: () => {
-      printer.out(`kubectl-suture ${packageVersion()} (${API_VERSION})`);
+    leases: (options) => guarded(printer, () => leases(printer, options)),
+    audit: (options) => guarded(printer, () => audit(printer, options)),
+    version: (output) => {
+      const version = { kubectlSuture: packageVersion(), apiVersion: API_VERSION };
+      const lines = isData(output) ? renderData(version, output) : [`kubectl-suture ${version.kubectlSuture} (${API_VERSION})`];
+      for (const line of lines) printer.out(line);
       return Promise.resolve(0);
     },
   };

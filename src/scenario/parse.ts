@@ -230,6 +230,11 @@ export function parseScenario(text: string, file: string): Scenario {
   } catch (error) {
     throw new ScenarioFormatError(file, [`not valid YAML: ${error instanceof Error ? error.message : String(error)}`]);
   }
+  return parseScenarioDocument(doc, file);
+}
+
+/** Validates an already-parsed scenario document (a GitOps test file builds them); throws ScenarioFormatError. */
+export function parseScenarioDocument(doc: unknown, file: string): Scenario {
   if (!isObject(doc)) throw new ScenarioFormatError(file, ['the file must hold one mapping with name, summary, source, setup, suture and steps']);
   const problems = new Problems();
   const header = parseHeader(doc, problems);

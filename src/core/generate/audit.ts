@@ -103,9 +103,9 @@ function applicable(needs: readonly ScopedRules[], namespace: string): PolicyRul
   return needs.filter((s) => s.namespace === '' || (namespace !== '' && s.namespace === namespace)).flatMap((s) => s.rules);
 }
 
-function uncovered(rule: PolicyRule, needs: readonly PolicyRule[]): Token[] {
+function uncovered(rule: PolicyRule, needs: readonly PolicyRule[], audited: readonly string[]): Token[] {
   const tokens: Token[] = [];
-  const verbs = rule.verbs.filter((v) => (AUDITED_VERBS as readonly string[]).includes(v));
+  const verbs = rule.verbs.filter((v) => audited.includes(v));
   for (const verb of verbs) {
     for (const group of rule.apiGroups ?? ['']) {
       for (const resource of rule.resources) {
@@ -139,13 +139,14 @@ function toExcess(tokens: readonly Token[], namespace: string, via: string): Exc
  * What the holder can write beyond `needs` (from leaseNeeds of every lease it holds): for each rule of each binding
  * that names the holder (directly, or through system:serviceaccounts[:<ns>] and system:authenticated), the verbs,
  * groups and resources not covered. A grant restricted by resourceNames is covered by a need with the same or more
- * names; a cluster-wide grant only by a cluster-wide need. Sorted by binding, then namespace.
+ * names; a cluster-wide grant only by a cluster-wide need. Sorted by binding, then namespace. `verbs` are the verbs
+ * audited (default AUDITED_VERBS: writes and escalation; `kubectl suture audit` also asks about reads of secrets).
  */
-export function auditHolder(holder: Subject, rbac: RbacObjects, needs: readonly ScopedRules[]): AuditResult {
+export function auditHolder(holder: Subject, rbac: RbacObjects, needs: readonly ScopedRules[], verbs: readonly string[] = AUDITED_VERBS): AuditResult {
   const excess: ExcessPermission[] = [];
   const sensitive: ExcessPermission[] = [];
   for (const { namespace, via, rule } of effectiveRules(holder, rbac)) {
-    const tokens = uncovered(rule, applicable(needs, namespace));
+    const tokens = uncovered(rule, applicable(needs, namespace), verbs);
     if (tokens.length === 0) continue;
     excess.push(toExcess(tokens, namespace, via));
     const risky = tokens.filter(isSensitive);

@@ -24,6 +24,8 @@ function fake(code = 0): { actions: Actions; captured: Captured } {
       test: record('test'),
       explainRecord: record('explainRecord'),
       explainManifest: record('explainManifest'),
+      leases: record('leases'),
+      audit: record('audit'),
       version: record('version'),
     },
   };
@@ -67,7 +69,25 @@ describe('kubectl suture: arguments', () => {
   it('explain -f --as with verb, groups, namespace and propagation policy', async () => {
     const r = await cli(['explain', '-f', 'm.yaml', '--as', 'system:serviceaccount:zk:op', '--as-group', 'g1', '--as-group', 'g2', '--verb', 'delete', '-n', 'zk', '--propagation-policy', 'Orphan'], 1);
     expect(r.code).to.equal(1);
-    expect(r.calls).to.deep.equal([{ name: 'explainManifest', args: [{ file: 'm.yaml', as: 'system:serviceaccount:zk:op', asGroups: ['g1', 'g2'], verb: 'delete', namespace: 'zk', propagationPolicy: 'Orphan' }] }]);
+    expect(r.calls).to.deep.equal([{ name: 'explainManifest', args: [{ file: 'm.yaml', as: 'system:serviceaccount:zk:op', asGroups: ['g1', 'g2'], verb: 'delete', namespace: 'zk', propagationPolicy: 'Orphan', output: 'text' }] }]);
+  });
+
+  it('leases: -A, -n, -o wide|json|yaml, --graph dot|mermaid, kubeconfig and context', async () => {
+    expect((await cli(['leases'])).calls).to.deep.equal([{ name: 'leases', args: [{ allNamespaces: false }] }]);
+    expect((await cli(['leases', '-A', '-o', 'wide'])).calls[0]?.args).to.deep.equal([{ allNamespaces: true, output: 'wide' }]);
+    expect((await cli(['leases', '-n', 'db', '--graph', 'mermaid', '--kubeconfig', 'k', '--context', 'c'])).calls[0]?.args).to.deep.equal([{ kubeconfig: 'k', context: 'c', namespace: 'db', allNamespaces: false, graph: 'mermaid' }]);
+    expect((await cli(['leases', '--all-namespaces', '-o', 'yaml'])).calls[0]?.args).to.deep.equal([{ allNamespaces: true, output: 'yaml' }]);
+  });
+
+  it('audit: identities, -A, -o, --fail-on; returns the action\'s status', async () => {
+    const r = await cli(['audit', 'system:serviceaccount:db:pg', 'alice', '-A', '-o', 'json', '--fail-on', 'dangerous'], 1);
+    expect(r.code).to.equal(1);
+    expect(r.calls).to.deep.equal([{ name: 'audit', args: [{ allNamespaces: true, identities: ['system:serviceaccount:db:pg', 'alice'], output: 'json', failOn: 'dangerous' }] }]);
+    expect((await cli(['audit'])).calls[0]?.args).to.deep.equal([{ allNamespaces: false, identities: [] }]);
+  });
+
+  it('test -o json|yaml', async () => {
+    expect((await cli(['test', 'd', '-o', 'yaml'])).calls).to.deep.equal([{ name: 'test', args: [['d'], { output: 'yaml' }] }]);
   });
 
   it('explain -f defaults to --verb create', async () => {
@@ -82,6 +102,13 @@ describe('kubectl suture: arguments', () => {
       [['explain', '-f', 'm.yaml'], /needs --as/],
       [['explain', '-f', 'm.yaml', '--as', 'a', '--server', 'https://x'], /--server is for explain <id>/],
       [['explain', '-f', 'm.yaml', '--as', 'a', '--verb', 'patch'], /Allowed choices are create, update, delete/],
+      [['explain', 'id', '-o', 'wide'], /Allowed choices are text, json, yaml/],
+      [['leases', '-n', 'a', '-A'], /give -n <namespace> or -A, not both/],
+      [['leases', '--graph', 'png'], /Allowed choices are dot, mermaid/],
+      [['leases', '--graph', 'dot', '-o', 'json'], /--graph prints a graph/],
+      [['leases', '-o', 'name'], /Allowed choices are wide, json, yaml/],
+      [['audit', '--fail-on', 'some'], /Allowed choices are dangerous, any/],
+      [['test', 'x', '-o', 'wide'], /Allowed choices are json, yaml/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);
@@ -91,11 +118,14 @@ describe('kubectl suture: arguments', () => {
     }
   });
 
-  it('version, help and an unknown command', async () => {
-    expect((await cli(['version'])).calls).to.deep.equal([{ name: 'version', args: [] }]);
+  it('version (-o json|yaml), help listing every command, and an unknown command', async () => {
+    expect((await cli(['version'])).calls).to.deep.equal([{ name: 'version', args: ['text'] }]);
+    expect((await cli(['version', '-o', 'yaml'])).calls).to.deep.equal([{ name: 'version', args: ['yaml'] }]);
     const help = await cli(['--help']);
     expect(help.code).to.equal(0);
-    expect(help.out.join('\n')).to.match(/kubectl suture test \.\/scenarios/).and.match(/explain -f pvc\.yaml --as/);
+    const text = help.out.join('\n');
+    for (const command of ['explain', 'leases', 'audit', 'test', 'version']) expect(text).to.match(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(text).to.match(/kubectl suture test \.\/examples\/gitops-repo/).and.match(/explain -f pvc\.yaml --as/).and.match(/leases -A --graph mermaid/);
     const unknown = await cli(['frobnicate']);
     expect(unknown.code).to.equal(2);
     expect(unknown.err.join('\n')).to.match(/unknown command 'frobnicate'/);
@@ -111,8 +141,11 @@ describe('kubectl suture: real actions without a cluster', () => {
 
   it('version reads package.json', async () => {
     const { out, p } = printer();
-    expect(await realActions(p).version()).to.equal(0);
+    expect(await realActions(p).version('text')).to.equal(0);
     expect(out).to.deep.equal([`kubectl-suture ${packageVersion()} (suture.dev/v1alpha1)`]);
+    const json = printer();
+    expect(await realActions(json.p).version('json')).to.equal(0);
+    expect(JSON.parse(json.out.join('\n'))).to.deep.equal({ kubectlSuture: packageVersion(), apiVersion: 'suture.dev/v1alpha1' });
     expect(packageVersion()).to.match(/^\d+\.\d+\.\d+/);
   });
 
@@ -141,7 +174,7 @@ describe('kubectl suture: real actions without a cluster', () => {
     const dir = mkdtempSync(join(tmpdir(), 'suture-cli-'));
     writeFileSync(join(dir, 'm.yaml'), 'just: text\n');
     const { err, p } = printer();
-    expect(await realActions(p).explainManifest({ file: join(dir, 'm.yaml'), as: 'alice', asGroups: [], verb: 'create' })).to.equal(2);
+    expect(await realActions(p).explainManifest({ file: join(dir, 'm.yaml'), as: 'alice', asGroups: [], verb: 'create', output: 'text' })).to.equal(2);
     expect(err.join('\n')).to.match(/document 1 is not a Kubernetes object/);
   });
 });
