@@ -41,7 +41,8 @@ function asBinding(obj: KubeObject, cluster: boolean): Binding {
   const roleRef = (obj['roleRef'] ?? {}) as { kind?: string; name?: string };
   const subjects = (obj['subjects'] ?? []) as Binding['subjects'];
   const namespace = cluster ? '' : (obj.metadata.namespace ?? '');
-  const via = `${obj.kind}/${namespace === '' ? '' : `${namespace}/`}${obj.metadata.name ?? ''}`;
+  // The kind from where the binding came, not obj.kind: the items of a list from the API server carry no kind.
+  const via = `${cluster ? 'ClusterRoleBinding' : 'RoleBinding'}/${namespace === '' ? '' : `${namespace}/`}${obj.metadata.name ?? ''}`;
   return { namespace, via, roleRef: { kind: roleRef.kind ?? '', name: roleRef.name ?? '' }, subjects };
 }
 

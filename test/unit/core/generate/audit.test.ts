@@ -110,4 +110,18 @@ describe('core/generate/audit', () => {
     );
     expect(rules.map((r) => r.via)).to.deep.equal(['ClusterRoleBinding/a', 'ClusterRoleBinding/b']);
   });
+
+  it('names bindings listed from the API server, whose items carry no kind, by where they came from', () => {
+    const bare = (o: KubeObject): KubeObject => ({ ...o, kind: undefined as unknown as string });
+    const rules = effectiveRules(
+      { kind: 'User', name: 'alice' },
+      {
+        roles: [rbac('Role', 'ns/edit', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['delete'] }] })],
+        roleBindings: [bare(rbac('RoleBinding', 'ns/r', { roleRef: { kind: 'Role', name: 'edit' }, subjects: [{ kind: 'User', name: 'alice' }] }))],
+        clusterRoles: [rbac('ClusterRole', 'view', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] })],
+        clusterRoleBindings: [bare(rbac('ClusterRoleBinding', 'c', { roleRef: { kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'alice' }] }))],
+      },
+    );
+    expect(rules.map((r) => r.via)).to.deep.equal(['ClusterRoleBinding/c', 'RoleBinding/ns/r']);
+  });
 });
