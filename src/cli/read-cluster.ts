@@ -28,11 +28,22 @@ function serverOf(kc: KubeConfig): string {
   return kc.getCurrentCluster()?.server ?? '(no current cluster in the kubeconfig)';
 }
 
+/** The errno code (ECONNREFUSED, ENOTFOUND, …) somewhere in the error's cause chain (fetch wraps it twice). */
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** A read failure in words, with the fix. */
 export function readFailure(error: unknown, what: string, kc: KubeConfig): CliError {
   if (isNotFound(error)) return new CliError(`the API server does not serve ${what}: install Suture's CRDs first (kubectl apply -k config/crd, or the Helm chart)`);
   if (isForbidden(error)) return new CliError(`you may not ${what}: ${(error as KubeError).message}. Ask your cluster admin for list on it, or use -n <namespace> where you may`, true);
-  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? ((error as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code);
+  const code = networkCode(error);
   if (code !== undefined) return new CliError(`cannot reach the API server at ${serverOf(kc)} (${code}): check --kubeconfig / --context, or that the cluster is up`);
   return new CliError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
 }
@@ -44,7 +55,8 @@ interface Api {
 
 async function list<T extends KubeObject>({ client, kc }: Api, apiVersion: string, kind: string, namespace?: string): Promise<T[]> {
   try {
-    return (await client.list<T>(apiVersion, kind, namespace === undefined ? {} : { namespace })).items;
+    // The items of a list carry no apiVersion and kind; the audit names bindings by kind.
+    return (await client.list<T>(apiVersion, kind, namespace === undefined ? {} : { namespace })).items.map((item) => ({ ...item, apiVersion, kind }));
   } catch (error) {
     throw readFailure(error, `list ${kind} (${apiVersion})${namespace === undefined ? ' in all namespaces' : ` in namespace ${namespace}`}`, kc);
   }
