@@ -43,6 +43,10 @@ controlplane: ## Build (or reuse from cache) etcd, kube-apiserver, kube-controll
 prometheus: ## Make sure a Prometheus server is on PATH (Debian's package, installed with apt-get when missing).
 	test/prometheus.sh
 
+.PHONY: helm
+helm: ## Build (or reuse from cache) Helm from its Go module helm.sh/helm/v4 (test/helm), for the chart's tests.
+	test/helm/build.sh
+
 .PHONY: test
 test: test-unit test-integration scenarios ## Run every test: unit, integration on the real control plane, scenarios.
 
@@ -51,7 +55,7 @@ test-unit: deps ## Unit tests of pure code (no cluster).
 	npx mocha 'test/unit/**/*.test.ts'
 
 .PHONY: test-integration
-test-integration: deps controlplane prometheus ## Integration tests on a real control plane started for the run.
+test-integration: deps controlplane prometheus helm ## Integration tests on a real control plane started for the run.
 	npx mocha --config test/integration/.mocharc.json 'test/integration/**/*.test.ts'
 
 .PHONY: scenarios

@@ -4,6 +4,7 @@
 // the text around the markers is kept.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { buildCrd } from '../src/api/crds.js';
 import { KINDS, type KindDefinition } from '../src/api/schema.js';
 import { CEL_IMPACT_FIELDS, CEL_REQUEST_FIELDS, CEL_VARIABLES, celDefinitions, type CelDeclaration } from '../src/core/cel.js';
@@ -155,11 +156,36 @@ export function celReference(): string {
   ].join('\n');
 }
 
+// ------------------------------------------------------------------------------------------------ chart values
+
+interface ValuesSchema {
+  description?: string;
+  properties?: Record<string, ValuesSchema>;
+}
+
+function valueRows(schema: ValuesSchema, values: unknown, path: string): string[] {
+  return Object.entries(schema.properties ?? {}).flatMap(([key, child]) => {
+    const here = path === '' ? key : `${path}.${key}`;
+    const value = values !== null && typeof values === 'object' ? (values as Record<string, unknown>)[key] : undefined;
+    if (child.properties !== undefined) return valueRows(child, value, here);
+    return [`| \`${here}\` | \`${cell(JSON.stringify(value) ?? '')}\` | ${cell(child.description ?? '')} |`];
+  });
+}
+
+/** The values of charts/suture: every key of values.schema.json with its default from values.yaml. */
+export function chartValues(): string {
+  const chart = join(root, 'charts', 'suture');
+  const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as ValuesSchema;
+  const values = parseYaml(readFileSync(join(chart, 'values.yaml'), 'utf8')) as unknown;
+  return ['| value | default | description |', '| --- | --- | --- |', ...valueRows(schema, values, '')].join('\n');
+}
+
 // ------------------------------------------------------------------------------------------------ the files
 
 export const GENERATED_DOCS = [
   { path: 'docs/api.md', source: 'src/api/schema.ts', render: apiReference },
   { path: 'docs/cel.md', source: 'src/core/cel.ts', render: celReference },
+  { path: 'charts/suture/README.md', source: 'values.schema.json and values.yaml', render: chartValues },
 ] as const;
 
 /** Each generated doc's path and the text it should have. */

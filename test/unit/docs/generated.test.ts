@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { KINDS } from '../../../src/api/schema.js';
 import { CEL_VARIABLES, CelResultTypes, compileCel, formatCelIssue } from '../../../src/core/cel.js';
-import { apiReference, celReference, renderDocs } from '../../../scripts/docs.js';
+import { apiReference, celReference, chartValues, renderDocs } from '../../../scripts/docs.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -27,6 +27,12 @@ describe('generated docs', () => {
     for (const v of CEL_VARIABLES) expect(text).to.include(`| \`${v.name}\` |`);
     for (const f of ['get', 'exists', 'list', 'count']) expect(text).to.include(`\`<cluster|before>.${f}(`);
     expect(text).to.include('| `matches` |');
+  });
+
+  it('the chart README lists every value of values.schema.json with its default from values.yaml', () => {
+    const rows = chartValues().split('\n').slice(2);
+    expect(rows.length).to.be.greaterThan(15);
+    for (const row of rows) expect(row, row).not.to.match(/^\| `[^`]+` \| `` \|/);
   });
 
   it('every example expression in docs/cel.md compiles', () => {
