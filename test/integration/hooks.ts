@@ -14,6 +14,8 @@ export const mochaHooks = {
     const controlPlane = await startControlPlane({
       binDir: process.env.SUTURE_CONTROLPLANE_BIN,
       keepDir: process.env.SUTURE_KEEP_CONTROLPLANE === '1',
+      // features.test.ts reads Suture's audit annotations back from the API server's audit log.
+      audit: true,
       log: (line) => process.stderr.write(`[controlplane] ${line}\n`),
     });
     started = controlPlane;
