@@ -169,6 +169,34 @@ describe('reconcilers (real API server)', function () {
     await client.delete({ apiVersion: API_VERSION, kind: 'SutureLease', namespace: leaseNs, name: 'short' });
   });
 
+  it('re-audits from its RBAC cache when a binding gives the holder more, within seconds (no periodic audit)', async () => {
+    const holder = { kind: 'ServiceAccount' as const, name: 'operator-audit', namespace: leaseNs };
+    await client.create(leaseObject(leaseNs, 'audited', { holder, resources: [{ apiGroups: [''], kinds: ['ConfigMap'], namespaces: [targetNs] }] }));
+    const bindingName = uniqueName('it-extra');
+    const via = `RoleBinding/${targetNs}/${bindingName}`;
+    const excessVia = async (): Promise<string[] | undefined> => {
+      const status = await leaseStatus(client, leaseNs, 'audited');
+      const audited = status?.conditions?.some((c) => c.type === 'LeastPrivilege' && c.reason !== 'NotAudited') ?? false;
+      return audited ? (status?.excessPermissions ?? []).map((e) => e.via) : undefined;
+    };
+    await eventually('audited Granted and audited', async () => (await leaseStatus(client, leaseNs, 'audited'))?.phase === 'Granted' && (await excessVia()) !== undefined, 30_000);
+    expect(await excessVia()).to.not.include(via);
+    await client.create({
+      apiVersion: rbacV1,
+      kind: 'RoleBinding',
+      metadata: { name: bindingName, namespace: targetNs },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+      subjects: [{ kind: 'ServiceAccount', name: holder.name, namespace: leaseNs }],
+    });
+    // The default audit interval is 10 minutes: only the binding's watch event can bring the lease back this soon.
+    await eventually('the binding in excessPermissions', async () => (await excessVia())?.includes(via) ?? false, 15_000);
+    const status = await leaseStatus(client, leaseNs, 'audited');
+    expect(status?.conditions?.find((c) => c.type === 'LeastPrivilege')).to.include({ status: 'False' });
+    await client.delete({ apiVersion: rbacV1, kind: 'RoleBinding', namespace: targetNs, name: bindingName });
+    await eventually('the binding gone from excessPermissions', async () => !((await excessVia())?.includes(via) ?? true), 15_000);
+    await client.delete({ apiVersion: API_VERSION, kind: 'SutureLease', namespace: leaseNs, name: 'audited' });
+  });
+
   it('writes policy status: Ready for a valid policy, InvalidPolicy with errors for a bad one', async () => {
     const match = [{ apiGroups: [''], kinds: ['PersistentVolumeClaim'], namespaces: [targetNs] }];
     await client.create(policyObject('it-ready', { match, operations: ['DELETE'], invariants: [{ name: 'keep', protect: {} }] }));

@@ -27,8 +27,10 @@ import { type Informer, createInformer } from '../../state/informer.js';
 import { Controller } from '../reconciler.js';
 import { ExceptionReconciler } from './exceptions.js';
 import { GeneratedObjects } from './generated.js';
-import { LeaseReconciler, apiServerEndpoints, leaseKeysAfterChange } from './leases.js';
+import { LeaseReconciler, apiServerEndpoints } from './leases.js';
 import { PolicyReconciler } from './policies.js';
+import { grantInputsChanged, grantStatusChanged, leaseKeysToReconcile, type LeaseChange } from './predicates.js';
+import { RbacCache, leasesConcerned, rbacInformers } from './rbac-cache.js';
 import { ExceptionStore, LeaseStore, PolicyStore } from './stores.js';
 import { WEBHOOKS_KEY, WebhookReconciler, watchWebhookConfigurations } from './webhooks.js';
 
@@ -95,7 +97,7 @@ export interface ReconcilersDeps {
   stores: Stores;
   snapshot: () => Snapshot;
   catalog: () => KindCatalog;
-  /** Every Role, ClusterRole and binding, for the rights audit. Default: listed through `client` at each audit. */
+  /** Every Role, ClusterRole and binding, for the rights audit. Default: from RBAC informers started with the reconcilers. */
   rbac?: () => Promise<RbacObjects>;
   /** For `network: Isolate`. Default: the `default/kubernetes` EndpointSlices, metrics port 8080. */
   isolation?: () => Promise<IsolationConfig | undefined>;
@@ -118,7 +120,7 @@ export interface Reconcilers {
   requestWebhookSync(): void;
 }
 
-/** Lists every Role, ClusterRole and binding (the default source of the rights audit). */
+/** Lists every Role, ClusterRole and binding (for tools that audit once; the reconcilers read an RbacCache). */
 export async function listRbac(client: ObjectClient): Promise<RbacObjects> {
   const v = 'rbac.authorization.k8s.io/v1';
   const [roles, clusterRoles, roleBindings, clusterRoleBindings] = await Promise.all([
@@ -134,14 +136,18 @@ function controllerDeps(deps: ReconcilersDeps): ConstructorParameters<typeof Con
   return { logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), ...(deps.clock === undefined ? {} : { clock: deps.clock }) };
 }
 
-function leaseController(deps: ReconcilersDeps, generated: GeneratedObjects, clock: Clock): Controller {
+/** How long a lease reconcile waits for the RBAC caches before failing (and being retried). */
+const RBAC_SYNC_TIMEOUT_MS = 30_000;
+
+function leaseController(deps: ReconcilersDeps, parts: { generated: GeneratedObjects; rbac: RbacCache | undefined }, clock: Clock): { controller: Controller; reconciler: LeaseReconciler } {
+  const { rbac } = parts;
   const reconciler = new LeaseReconciler({
     client: deps.client,
     leases: deps.stores.leases,
-    generated,
+    generated: parts.generated,
     snapshot: deps.snapshot,
     catalog: deps.catalog,
-    rbac: deps.rbac ?? (() => listRbac(deps.client)),
+    rbac: deps.rbac ?? (() => (rbac as RbacCache).synced(RBAC_SYNC_TIMEOUT_MS)),
     isolation:
       deps.isolation ??
       (async () => {
@@ -151,15 +157,31 @@ function leaseController(deps: ReconcilersDeps, generated: GeneratedObjects, clo
     clock,
     ...(deps.auditIntervalMs === undefined ? {} : { auditIntervalMs: deps.auditIntervalMs }),
   });
-  return new Controller(reconciler, controllerDeps(deps), { name: 'suturelease', workers: deps.workers ?? 2 });
+  return { reconciler, controller: new Controller(reconciler, controllerDeps(deps), { name: 'suturelease', workers: deps.workers ?? 2 }) };
+}
+
+/**
+ * Enqueues what a lease change concerns (predicates.ts): every lease when grants' inputs changed, only rivals when a
+ * status write moved a grant, nothing for the lease reconciler's own status writes. Webhook configurations depend on
+ * leases' specs and phases only.
+ */
+export function leaseChangeHandler(deps: { leases: LeaseStore; isOwnWrite: (lease: SutureLease) => boolean; enqueueLease: (key: string) => void; enqueueWebhooks: () => void }): (key: string, change: LeaseChange) => void {
+  return (_key, change) => {
+    const own = change.after !== undefined && deps.isOwnWrite(change.after);
+    for (const k of leaseKeysToReconcile(change, deps.leases.all(), own)) deps.enqueueLease(k);
+    const { before, after } = change;
+    if (before === undefined || after === undefined || grantInputsChanged(before, after) || grantStatusChanged(before, after)) deps.enqueueWebhooks();
+  };
 }
 
 /** The four leader-only controllers, wired to the stores' changes and to the objects they generate. */
 export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
   const clock = deps.clock ?? systemClock;
   const { stores } = deps;
-  const generated = new GeneratedObjects({ kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), clock });
-  const leases = leaseController(deps, generated, clock);
+  const informerDeps = { kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), clock };
+  const generated = new GeneratedObjects(informerDeps);
+  const rbac = deps.rbac === undefined ? new RbacCache(rbacInformers(informerDeps)) : undefined;
+  const { controller: leases, reconciler: leaseReconciler } = leaseController(deps, { generated, rbac }, clock);
   const policies = new Controller(new PolicyReconciler({ client: deps.client, policies: stores.policies, clock }), controllerDeps(deps), { name: 'suturepolicy', workers: deps.workers ?? 1 });
   const exceptions = new Controller(new ExceptionReconciler({ client: deps.client, exceptions: stores.exceptions, clock }), controllerDeps(deps), { name: 'sutureexception', workers: deps.workers ?? 1 });
   const webhookReconciler = new WebhookReconciler({ client: deps.client, policies: stores.policies, leases: stores.leases, catalog: deps.catalog, ...deps.webhooks });
@@ -169,8 +191,12 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
 
   const unsubscribe: (() => void)[] = [];
   const subscribe = (): void => {
-    unsubscribe.push(stores.leases.onChange((key) => leaseKeysAfterChange(key, stores.leases).forEach((k) => leases.enqueue(k))));
-    unsubscribe.push(stores.leases.onChange(() => webhooks.enqueue(WEBHOOKS_KEY)));
+    unsubscribe.push(
+      stores.leases.onChange(
+        leaseChangeHandler({ leases: stores.leases, isOwnWrite: (l) => leaseReconciler.isOwnWrite(l), enqueueLease: (k) => leases.enqueue(k), enqueueWebhooks: () => webhooks.enqueue(WEBHOOKS_KEY) }),
+      ),
+    );
+    if (rbac !== undefined) unsubscribe.push(rbac.onChange((changed) => leasesConcerned(changed, rbac.objects(), stores.leases.all()).forEach((k) => leases.enqueue(k))));
     unsubscribe.push(stores.policies.onChange((name) => policies.enqueue(name)));
     unsubscribe.push(stores.policies.onChange(() => webhooks.enqueue(WEBHOOKS_KEY)));
     unsubscribe.push(stores.exceptions.onChange((name) => exceptions.enqueue(name)));
@@ -184,7 +210,7 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
     webhooks,
     start: async () => {
       subscribe();
-      await Promise.all([generated.start(), ...watches.map((w) => w.start())]);
+      await Promise.all([generated.start(), rbac?.start(), ...watches.map((w) => w.start())]);
       for (const lease of stores.leases.all()) leases.enqueue(`${lease.metadata.namespace ?? ''}/${lease.metadata.name ?? ''}`);
       for (const p of stores.policies.informer.list()) policies.enqueue(p.metadata.name ?? '');
       for (const x of stores.exceptions.informer.list()) exceptions.enqueue(x.metadata.name ?? '');
@@ -194,7 +220,7 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
     stop: async () => {
       unsubscribe.splice(0).forEach((u) => u());
       await Promise.all(all.map((c) => c.stop()));
-      await Promise.all([generated.stop(), ...watches.map((w) => w.stop())]);
+      await Promise.all([generated.stop(), rbac?.stop(), ...watches.map((w) => w.stop())]);
     },
     requestWebhookSync: () => webhooks.enqueue(WEBHOOKS_KEY),
   };

@@ -115,6 +115,12 @@ export class LeaseReconciler implements Reconciler {
 
   constructor(private readonly deps: LeaseReconcilerDeps) {}
 
+  /** Whether `lease` is what this reconciler's last status write of it returned (its own write, seen by the watch). */
+  isOwnWrite(lease: SutureLease): boolean {
+    const mine = this.written.get(leaseKey(lease));
+    return mine !== undefined && mine.metadata.uid === lease.metadata.uid && mine.metadata.resourceVersion === lease.metadata.resourceVersion;
+  }
+
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const ref = splitKey(key);
     const cached = this.deps.leases.get(key);
@@ -197,10 +203,6 @@ export class LeaseReconciler implements Reconciler {
   }
 }
 
-/** Every lease key to reconcile when `key` changed: grants interact, so all of them (and `key`, which may be gone). */
-export function leaseKeysAfterChange(key: string, leases: LeaseStore): string[] {
-  return [...new Set([key, ...leases.all().map(leaseKey)])];
-}
 
 /** The API server's endpoint IPs and port, from the `default/kubernetes` EndpointSlices (for `network: Isolate`). */
 export async function apiServerEndpoints(client: ObjectClient): Promise<IsolationConfig['apiServer'] | undefined> {

@@ -10,22 +10,23 @@ import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Informer, InformerEvent } from '../../state/informer.js';
+import type { LeaseChange } from './predicates.js';
 
-type Listener = (key: string) => void;
+type Listener<C = undefined> = (key: string, change: C) => void;
 
 /** Listeners told the key of every object that changed (for reconcilers that depend on a store). */
-class Listeners {
-  private readonly set = new Set<Listener>();
+class Listeners<C = undefined> {
+  private readonly set = new Set<Listener<C>>();
 
-  add(listener: Listener): () => void {
+  add(listener: Listener<C>): () => void {
     this.set.add(listener);
     return () => this.set.delete(listener);
   }
 
-  notify(key: string, logger: Logger): void {
+  notify(key: string, change: C, logger: Logger): void {
     for (const listener of this.set) {
       try {
-        listener(key);
+        listener(key, change);
       } catch (error) {
         logger.error('Store listener failed', { [LogKeys.key]: key, [LogKeys.error]: error });
       }
@@ -34,6 +35,11 @@ class Listeners {
 }
 
 // ------------------------------------------------------------------------------------------------ policies
+
+/** Whether the object has the generation a store compiled (a status-only write): generation predicates. */
+function sameGeneration(compiled: number | undefined, object: { metadata: { generation?: number } }): boolean {
+  return compiled !== undefined && compiled === object.metadata.generation;
+}
 
 /** A policy as the store holds it: the newest version's errors, and the version in force (last valid). */
 export interface PolicyState {
@@ -96,7 +102,10 @@ export class PolicyStore {
     return this.states.get(name);
   }
 
-  /** Called with the policy name after every change the store compiled. */
+  /**
+   * Called with the policy name after a policy was added, deleted or changed its spec (generation): not after status
+   * writes (Ready, decision counts), which change nothing the store compiles.
+   */
   onChange(listener: Listener): () => void {
     return this.listeners.add(listener);
   }
@@ -125,10 +134,12 @@ export class PolicyStore {
 
   private onEvent(event: InformerEvent<SuturePolicy>): void {
     const name = event.object.metadata.name ?? event.key;
+    const previous = this.states.get(name);
     if (event.type === 'delete') this.states.delete(name);
-    else this.compile(name, event.object);
+    else if (!sameGeneration(previous?.generation, event.object)) this.compile(name, event.object);
+    else return; // a status write: nothing to compile, nobody to tell
     this.inForce = undefined;
-    this.listeners.notify(name, this.logger);
+    this.listeners.notify(name, undefined, this.logger);
   }
 
   private compile(name: string, policy: SuturePolicy): void {
@@ -163,8 +174,10 @@ export function leaseInForce(lease: SutureLease, now: number): boolean {
 }
 
 export class LeaseStore {
-  private readonly listeners = new Listeners();
+  private readonly listeners = new Listeners<LeaseChange>();
   private sorted: SutureLease[] | undefined;
+  /** Each lease as last told to the listeners: the `before` of the next change. */
+  private readonly previous = new Map<string, SutureLease>();
 
   constructor(
     readonly informer: Informer<SutureLease>,
@@ -172,7 +185,11 @@ export class LeaseStore {
   ) {
     informer.onEvent((event) => {
       this.sorted = undefined;
-      this.listeners.notify(event.key, deps.logger);
+      const before = this.previous.get(event.key);
+      if (event.type === 'delete') this.previous.delete(event.key);
+      else this.previous.set(event.key, event.object);
+      const change: LeaseChange = { type: event.type, key: event.key, ...(before === undefined ? {} : { before }), ...(event.type === 'delete' ? {} : { after: event.object }) };
+      this.listeners.notify(event.key, change, deps.logger);
     });
   }
 
@@ -198,8 +215,8 @@ export class LeaseStore {
     return this.informer.get(key);
   }
 
-  /** Called with the lease's key after every change. */
-  onChange(listener: Listener): () => void {
+  /** Called with the lease's key and what changed (before/after) after every change, status writes included. */
+  onChange(listener: Listener<LeaseChange>): () => void {
     return this.listeners.add(listener);
   }
 }
@@ -214,6 +231,7 @@ export interface ExceptionUses {
 export interface ExceptionState {
   name: string;
   resourceVersion?: string;
+  generation?: number;
   errors: FieldError[];
   compiled?: CompiledException;
 }
@@ -273,14 +291,16 @@ export class ExceptionStore {
 
   private onEvent(event: InformerEvent<SutureException>): void {
     const name = event.object.metadata.name ?? event.key;
+    const previous = this.states.get(name);
     if (event.type === 'delete') this.states.delete(name);
-    else this.compile(name, event.object);
+    else if (!sameGeneration(previous?.generation, event.object)) this.compile(name, event.object);
+    else return; // a status write (Active, uses): nothing to compile, nobody to tell
     this.compiled = undefined;
-    this.listeners.notify(name, this.deps.logger);
+    this.listeners.notify(name, undefined, this.deps.logger);
   }
 
   /**
-   * Compiles each resourceVersion once. The bound on expiresAt is measured from the exception's creation (DESIGN.md:
+   * Compiles each generation once (status writes do not reach here). The bound on expiresAt is measured from the exception's creation (DESIGN.md:
    * "always bounded"), so an exception valid when applied stays valid until it expires, on every replica, after
    * restarts too; extending one past the bound means applying a new one.
    */
@@ -290,7 +310,8 @@ export class ExceptionStore {
     if (previous !== undefined && rv !== undefined && previous.resourceVersion === rv) return;
     const at = parseTime(ex.metadata.creationTimestamp) ?? this.deps.clock.now();
     const result = compileException(ex, at, this.maxDurationSeconds);
-    const state: ExceptionState = { name, errors: result.ok ? [] : result.errors, ...(rv === undefined ? {} : { resourceVersion: rv }) };
+    const generation = ex.metadata.generation;
+    const state: ExceptionState = { name, errors: result.ok ? [] : result.errors, ...(rv === undefined ? {} : { resourceVersion: rv }), ...(generation === undefined ? {} : { generation }) };
     if (result.ok) state.compiled = result.exception;
     this.states.set(name, state);
   }

@@ -60,6 +60,18 @@ function bindsHolder(holder: Subject, s: Binding['subjects'][number]): boolean {
   return s.kind === 'Group' && s.name === holder.name;
 }
 
+/** Whether a RoleBinding or ClusterRoleBinding names the holder (itself, or a group every such identity is in). */
+export function bindsSubject(binding: KubeObject, holder: Subject): boolean {
+  return asBinding(binding, binding.kind === 'ClusterRoleBinding').subjects.some((s) => bindsHolder(holder, s));
+}
+
+/** Whether a binding refers to this Role or ClusterRole (a Role only from its own namespace). */
+export function bindingUsesRole(binding: KubeObject, role: KubeObject): boolean {
+  const b = asBinding(binding, binding.kind === 'ClusterRoleBinding');
+  if (b.roleRef.kind !== role.kind || b.roleRef.name !== role.metadata.name) return false;
+  return role.kind === 'ClusterRole' || b.namespace === (role.metadata.namespace ?? '');
+}
+
 function rulesOf(role: KubeObject | undefined): PolicyRule[] {
   const rules = (role?.['rules'] ?? []) as PolicyRule[];
   return rules.filter((r) => Array.isArray(r.resources) && r.resources.length > 0);
