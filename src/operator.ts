@@ -3,7 +3,6 @@
 import { performance } from 'node:perf_hooks';
 import type { FieldError, KubeObject } from './api/types.js';
 import { BudgetStore, BUDGET_LABEL } from './admission/budgets.js';
-import { ClusterCache, kindPatterns } from './admission/cache.js';
 import type { Readiness } from './admission/deps.js';
 import { createDecisionHandler } from './admission/handler.js';
 import { objectsHandler, validateSutureObject } from './admission/objects.js';
@@ -21,6 +20,9 @@ import { kindCatalog } from './core/generate/kinds.js';
 import { DirectoryCertificates, SecretCertificates, secretStore, type CertificateSource } from './kube/certificates.js';
 import { createObjectClient, loadKubeConfig, RawObjectApi, type ObjectClient } from './kube/client.js';
 import { createDiscovery, type Discovery } from './kube/discovery.js';
+import { createLiveReader } from './kube/live.js';
+import { ClusterCache, kindPatterns } from './state/cache.js';
+import { readFresh } from './state/fresh.js';
 import { createEventRecorder, objectClientEventSink, type EventRecorder } from './observability/events.js';
 import { LogKeys } from './observability/keys.js';
 import type { Logger } from './observability/logger.js';
@@ -99,6 +101,8 @@ function followPolicies(parts: Parts): void {
     const policies = parts.stores.policies.policies();
     const leases = parts.stores.leases.all();
     const patterns = kindPatterns([...policies.flatMap((p) => p.match), ...leases.flatMap((l) => l.spec.resources)]);
+    // Kinds CEL looks up by constant apiVersion and kind are cached in full (the others only by their metadata).
+    for (const p of policies) for (const k of p.lookupKinds) patterns.add(`${k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.indexOf('/')) : ''}/${k.kind}`);
     void parts.cache.want(patterns);
     void parts.prometheus.track(metricQueries(policies));
   };
@@ -125,7 +129,7 @@ async function buildParts(config: Config, logger: Logger): Promise<Parts> {
   const discovery = createDiscovery(kubeConfig.makeApiClient(RawObjectApi));
   const informerDeps = { kubeConfig, logger, metrics };
   const stores = createStores({ ...informerDeps, clock, maxExceptionSeconds: config.maxExceptionDurationMs / 1000 });
-  const cache = new ClusterCache({ ...informerDeps, client, discovery });
+  const cache = new ClusterCache({ ...informerDeps, discovery });
   const budgets = new BudgetStore({ client, namespace: config.namespace, now: () => clock.now() });
   const budgetInformer = createInformer({ apiVersion: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: config.namespace, labelSelector: `${BUDGET_LABEL}=true` }, informerDeps);
   budgetInformer.onEvent((e) => budgets.observe(e.object, e.type === 'delete'));
@@ -141,10 +145,11 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
   const now = (): Date => new Date(clock.now());
   const maxExceptionSeconds = config.maxExceptionDurationMs / 1000;
   const validate = (object: KubeObject, at: Date): FieldError[] => validateSutureObject(object, at, maxExceptionSeconds);
+  const live = createLiveReader(RawObjectApi.fromKubeConfig(loadKubeConfig(config.kubeconfig)));
   const handler = createDecisionHandler({
     sources: {
       snapshot: () => parts.cache.view(),
-      freshen: (deadline) => parts.cache.freshen(deadline),
+      readFresh: (base, what) => readFresh(base, what, { reader: live, coverage: (group, kind) => parts.cache.coverage(group, kind) }),
       policies: () => parts.stores.policies.policies(),
       leases: () => parts.stores.leases.leases(),
       exceptions: () => parts.stores.exceptions.exceptions(),

@@ -1,18 +1,33 @@
 // The decision handler behind /validate and /mutate: gathers the inputs, calls the pure core, and does what the core
-// leaves to the edges — fresh state for verdicts that read the cluster, budget reservations across replicas, and
-// recording every decision. (Suture's own objects are validated by the objects webhook, operator.ts.)
-import { decide } from '../core/decide.js';
+// leaves to the edges — fresh state where a verdict needs it, budget reservations across replicas, and recording
+// every decision. (Suture's own objects are validated by the objects webhook, operator.ts.)
+//
+// Fresh where it matters, free where it doesn't (docs/architecture.md, The state model):
+// - a request whose verdict rests only on itself (object, old object, user) is decided once, on the cache, no wait;
+// - a destructive request (delete, eviction, scale-down, owner or finalizer change) that policies or leases could
+//   judge is decided on the cache overlaid with one round of consistent reads of just what they protect, in the
+//   namespaces it reaches (core/freshness.ts, state/fresh.ts);
+// - an ownerReference of the request's object the cache cannot resolve is read live, never taken as missing;
+// - CEL reads of the cluster (cluster/before get, exists, list, count) are read live once the first decision shows
+//   which they are, and the decision is taken again only if what was read differs.
+// If that state cannot be had before the deadline, the failure mode applies and the decision says so.
+import { decide, exemptReason, plainDecision } from '../core/decide.js';
+import { freshScopes, type StateScope } from '../core/freshness.js';
 import type { CompiledException, CompiledPolicy } from '../core/policy.js';
-import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type MetricReader, type Snapshot } from '../core/types.js';
+import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type Lookup, type MetricReader, type Snapshot } from '../core/types.js';
+import type { KubeObject } from '../api/types.js';
 import type { BudgetStore } from './budgets.js';
 import type { AdmissionHandler } from './chain.js';
 import { Phases, type Phase } from './review.js';
 
+/** Consistent reads laid over the cache (state/fresh.ts readFresh). */
+export type FreshReader = (base: Snapshot, what: { scopes: readonly StateScope[]; ownersOf: readonly KubeObject[]; lookups: readonly Lookup[] }) => Promise<{ snapshot: Snapshot; changed: boolean }>;
+
 /** The state a decision reads, as the stores on every replica hold it. */
 export interface DecisionSources {
   snapshot(): Snapshot;
-  /** Waits until the snapshot is as new as the cluster now; false if not possible before the deadline (epoch ms). */
-  freshen(deadline: number): Promise<boolean>;
+  /** Reads what a verdict rests on, consistently, over the snapshot. */
+  readFresh: FreshReader;
   policies(): readonly CompiledPolicy[];
   leases(): readonly LeaseState[];
   exceptions(): readonly CompiledException[];
@@ -47,24 +62,74 @@ function denial(decision: Decision, message: string, verdict: Decision['verdict'
   return { ...decision, verdict, allowed: false, message, warnings: [], patch: [], budgets: [], auditAnnotations: { ...decision.auditAnnotations, 'suture.dev/verdict': verdict } };
 }
 
-/** The policies a decision consulted, by the sources of its checks. */
-function consulted(decision: Decision, policies: readonly CompiledPolicy[]): CompiledPolicy[] {
-  const names = new Set(decision.trace.flatMap((s) => s.checks).map((c) => c.source.split('/')[1]));
-  return policies.filter((p) => names.has(p.name));
+/** ownerReferences of the request's object that the snapshot cannot resolve (a just-created owner). */
+function unresolvedOwners(request: AdmissionRequest, snapshot: Snapshot): KubeObject[] {
+  const obj = request.object;
+  if (obj === undefined || obj === null || request.operation === 'DELETE') return [];
+  const refs = obj.metadata.ownerReferences ?? [];
+  if (refs.every((r) => snapshot.getByUid(r.uid) !== undefined)) return [];
+  const namespace = obj.metadata.namespace ?? request.namespace;
+  return [namespace === undefined || namespace === '' ? obj : { ...obj, metadata: { ...obj.metadata, namespace } }];
+}
+
+/**
+ * CEL reads are re-read live, all of them: a cached answer may be older than the request (a gate just closed), an
+ * absent one proves nothing (an owner just created), and a kind only the metadata graph holds lacks spec and status.
+ */
+function lookupsToRead(decision: Decision): readonly Lookup[] {
+  return decision.consulted.lookups;
+}
+
+class StateUnavailable extends Error {}
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StateUnavailable(`fresh cluster state could not be had within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
-  const decideNow = (request: AdmissionRequest, now: Date): Decision => decide(request, inputOf(deps.sources, deps.budgets), now);
+  /** Reads fresh state; on failure decides by the failure mode (`failClosed`) on the cache and says so. */
+  const onFresh = async (
+    request: AdmissionRequest,
+    input: DecisionInput,
+    what: Parameters<FreshReader>[1],
+    failClosed: (cached: Decision) => boolean,
+  ): Promise<{ input: DecisionInput; changed: boolean } | Decision> => {
+    try {
+      const fresh = await withDeadline(deps.sources.readFresh(input.snapshot, what), deps.freshnessTimeoutMs);
+      return { input: { ...input, snapshot: fresh.snapshot }, changed: fresh.changed };
+    } catch (error) {
+      const cached = decide(request, input, deps.now());
+      const why = error instanceof StateUnavailable ? error.message : `fresh cluster state could not be read: ${error instanceof Error ? error.message : String(error)}`;
+      if (!failClosed(cached)) return { ...cached, warnings: [...cached.warnings, `Suture decided on cached state: ${why} (failurePolicy Ignore)`] };
+      return denial(cached, `${request.operation.toLowerCase()} by ${request.userInfo.username} could not be decided: ${why}; failurePolicy Fail [decision ${request.uid}]`, Verdicts.Error);
+    }
+  };
 
-  /** Takes the decision again on fresh state when it read the cluster (DESIGN.md, Freshness). */
-  const onFreshState = async (request: AdmissionRequest, first: Decision, now: Date): Promise<Decision> => {
-    if (!first.readsClusterState) return first;
-    const fresh = await deps.sources.freshen(Date.now() + deps.freshnessTimeoutMs);
-    if (fresh) return decideNow(request, now);
-    const failClosed = consulted(first, deps.sources.policies()).some((p) => p.failurePolicy === 'Fail') || first.leaseViolations.length > 0;
-    const why = `fresh cluster state could not be had within ${deps.freshnessTimeoutMs} ms`;
-    if (!failClosed) return { ...first, warnings: [...first.warnings, `Suture decided on cached state: ${why} (failurePolicy Ignore)`] };
-    return denial(first, `${request.operation.toLowerCase()} by ${request.userInfo.username} could not be decided: ${why}; failurePolicy Fail [decision ${request.uid}]`, Verdicts.Error);
+  /** The verdict on state fresh enough for it (see the file comment). */
+  const decideFresh = async (request: AdmissionRequest, now: Date): Promise<Decision> => {
+    let input = inputOf(deps.sources, deps.budgets);
+    if (exemptReason(request, input) !== undefined) return decide(request, input, now);
+    const scopes = freshScopes(request, input);
+    const ownersOf = unresolvedOwners(request, input.snapshot);
+    if (scopes.length > 0 || ownersOf.length > 0) {
+      const read = await onFresh(request, input, { scopes, ownersOf, lookups: [] }, (d) => scopes.some((s) => s.failClosed) || d.failurePolicy === 'Fail');
+      if (!('input' in read)) return read;
+      input = read.input;
+    }
+    const decision = decide(request, input, now);
+    const lookups = lookupsToRead(decision);
+    if (lookups.length === 0) return decision;
+    const read = await onFresh(request, input, { scopes: [], ownersOf: [], lookups }, (d) => d.failurePolicy === 'Fail');
+    if (!('input' in read)) return read;
+    return read.changed ? decide(request, read.input, now) : decision;
   };
 
   /** Reserves the budgets an allowed request consumes; a budget spent meanwhile by another replica denies it. */
@@ -80,15 +145,20 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
   };
 
   const validate = async (request: AdmissionRequest): Promise<Decision> => {
-    const now = deps.now();
-    const decision = await withBudgets(request, await onFreshState(request, decideNow(request, now), now));
+    const decision = await withBudgets(request, await decideFresh(request, deps.now()));
     deps.record(request, decision);
     return decision;
   };
 
-  /** The mutating webhook only patches (lease stamps, averts); the validating webhook takes the verdict. */
+  /**
+   * The mutating webhook only patches (lease stamps, averts), on the cache and without waiting: the validating
+   * webhook, called after it with the patched object, takes the verdict.
+   */
   const mutate = (request: AdmissionRequest): Decision => {
-    const decision = decideNow(request, deps.now());
+    if (request.operation === 'DELETE' || request.operation === 'CONNECT') {
+      return plainDecision(request.uid, { verdict: Verdicts.Allow, message: '', stage: 'respond', summary: 'nothing to patch on a DELETE' });
+    }
+    const decision = decide(request, inputOf(deps.sources, deps.budgets), deps.now());
     const patch = decision.allowed ? decision.patch : [];
     return { ...decision, verdict: Verdicts.Allow, allowed: true, message: '', patch, warnings: decision.allowed && decision.averted === true ? decision.warnings : [] };
   };

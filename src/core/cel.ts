@@ -10,7 +10,7 @@ import { Environment, Optional } from '@marcbachmann/cel-js';
 import type { KubeObject } from '../api/types.js';
 import { matchesLabelSelector, parseLabelSelector } from './selectors.js';
 import { groupOf } from './snapshot.js';
-import type { AdmissionRequest, Affected, Snapshot } from './types.js';
+import type { AdmissionRequest, Affected, Lookup, Snapshot } from './types.js';
 
 // ------------------------------------------------------------------------------------------------ public types
 
@@ -27,8 +27,18 @@ export interface CelIssue {
 
 export type CelOutcome<T = unknown> = { ok: true; value: T } | { ok: false; error: CelIssue };
 
+/** A kind a CEL expression reads through `cluster`/`before`, known when it compiles (constant arguments). */
+export interface LookupKind {
+  apiVersion: string;
+  kind: string;
+}
+
 export interface CelProgram {
   readonly source: string;
+  /** The kinds the expression looks up with constant apiVersion and kind: the cache holds them in full. */
+  readonly lookupKinds: readonly LookupKind[];
+  /** True when some lookup's apiVersion or kind is computed: those are read live (never from a partial cache). */
+  readonly dynamicLookups: boolean;
   readonly resultType: CelResultType;
   /** The type the checker inferred: bool, string, int, dyn, … */
   readonly checkedType: string;
@@ -48,6 +58,8 @@ export interface CelInput {
   lease?: KubeObject | null;
   /** Milliseconds since the epoch, or a Date. */
   now: number | Date;
+  /** Where `cluster`/`before` record each read, by its key (the decision reports them; the edge re-reads them). */
+  lookups?: Map<string, Lookup>;
 }
 
 /** The converted variables of one evaluation context; build once per request with celVariables(), reuse for every program. */
@@ -93,10 +105,18 @@ export function fromCelValue(value: unknown): unknown {
 class ClusterView {
   readonly #snapshot: Snapshot;
   readonly #matches: SelectorMatcher;
+  readonly #lookups: Map<string, Lookup> | undefined;
   readonly #converted = new WeakMap<KubeObject, unknown>();
-  constructor(snapshot: Snapshot, matches: SelectorMatcher) {
+  constructor(snapshot: Snapshot, matches: SelectorMatcher, lookups?: Map<string, Lookup>) {
     this.#snapshot = snapshot;
     this.#matches = matches;
+    this.#lookups = lookups;
+  }
+  #record(lookup: Lookup): void {
+    if (this.#lookups === undefined) return;
+    const key = `${lookup.apiVersion}|${lookup.kind}|${lookup.namespace}|${lookup.name ?? ''}|${lookup.labelSelector ?? '\u0000'}`;
+    const known = this.#lookups.get(key);
+    if (known === undefined || known.found < lookup.found) this.#lookups.set(key, lookup);
   }
   convert(o: KubeObject): unknown {
     let c = this.#converted.get(o);
@@ -107,13 +127,16 @@ class ClusterView {
     return c;
   }
   get(apiVersion: string, kind: string, namespace: string, name: string): KubeObject | undefined {
-    return this.#snapshot.get({ group: groupOf(apiVersion), kind, namespace, name });
+    const found = this.#snapshot.get({ group: groupOf(apiVersion), kind, namespace, name });
+    this.#record({ apiVersion, kind, namespace, name, found: found === undefined ? 0 : 1 });
+    return found;
   }
   list(apiVersion: string, kind: string, namespace: string, selector: string): KubeObject[] {
     const all = this.#snapshot.list(groupOf(apiVersion), kind, namespace === '' ? undefined : namespace);
-    if (selector.trim() === '') return [...all];
-    const test = this.#matches(selector);
-    return all.filter((o) => test(o.metadata.labels ?? {}));
+    const test = selector.trim() === '' ? undefined : this.#matches(selector);
+    const found = test === undefined ? [...all] : all.filter((o) => test(o.metadata.labels ?? {}));
+    this.#record({ apiVersion, kind, namespace, labelSelector: selector, found: found.length });
+    return found;
   }
 }
 
@@ -309,8 +332,11 @@ export function compileCel(source: string, resultType: CelResultType = CelResult
   if (!typeMatches(resultType, checkedType)) {
     return { ok: false, error: { message: `expression must evaluate to ${resultType}, but it evaluates to ${checkedType}`, line: 1, column: 1 } };
   }
+  const { kinds: lookupKinds, dynamic: dynamicLookups } = lookupKindsOf(parsed.ast);
   const program: CelProgram = {
     source,
+    lookupKinds,
+    dynamicLookups,
     resultType,
     checkedType,
     evaluate(vars: CelVariables): CelOutcome {
@@ -328,6 +354,57 @@ export function compileCel(source: string, resultType: CelResultType = CelResult
     },
   };
   return { ok: true, program };
+}
+
+const LOOKUP_FUNCTIONS = new Set(['get', 'exists', 'list', 'count']);
+const VIEWS = new Set(['cluster', 'before']);
+
+interface AstNode {
+  op: string;
+  args: unknown;
+}
+
+function isNode(value: unknown): value is AstNode {
+  return typeof value === 'object' && value !== null && typeof (value as { op?: unknown }).op === 'string';
+}
+
+function constantString(value: unknown): string | undefined {
+  return isNode(value) && value.op === 'value' && typeof value.args === 'string' ? value.args : undefined;
+}
+
+/** The arguments of a `cluster`/`before` lookup call, or undefined for any other node. */
+function lookupParams(node: AstNode): unknown[] | undefined {
+  const args = node.args;
+  if (node.op !== 'rcall' || !Array.isArray(args) || !LOOKUP_FUNCTIONS.has(String(args[0]))) return undefined;
+  const receiver: unknown = args[1];
+  if (!isNode(receiver) || receiver.op !== 'id' || !VIEWS.has(String(receiver.args))) return undefined;
+  return Array.isArray(args[2]) ? (args[2] as unknown[]) : [];
+}
+
+/**
+ * The kinds an expression looks up: every `cluster`/`before` get, exists, list and count call whose apiVersion and
+ * kind are constants; `dynamic` when some call computes them (e.g. from an ownerReference).
+ */
+export function lookupKindsOf(ast: unknown): { kinds: LookupKind[]; dynamic: boolean } {
+  const kinds = new Map<string, LookupKind>();
+  let dynamic = false;
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+      return;
+    }
+    if (!isNode(value)) return;
+    const params = lookupParams(value);
+    if (params !== undefined) {
+      const apiVersion = constantString(params[0]);
+      const kind = constantString(params[1]);
+      if (apiVersion === undefined || kind === undefined) dynamic = true;
+      else kinds.set(`${apiVersion}|${kind}`, { apiVersion, kind });
+    }
+    visit(value.args);
+  };
+  visit(ast);
+  return { kinds: [...kinds.values()], dynamic };
 }
 
 function describe(value: unknown): string {
@@ -369,8 +446,8 @@ export function celVariables(input: CelInput, matches: SelectorMatcher = matchSe
     object: toCelValue(input.object ?? null),
     oldObject: toCelValue(input.oldObject ?? null),
     impact: new CelImpact(input.impact?.deleted, input.impact?.changed, input.impact?.created),
-    cluster: new ClusterView(input.after, matches),
-    before: new ClusterView(input.before, matches),
+    cluster: new ClusterView(input.after, matches, input.lookups),
+    before: new ClusterView(input.before, matches, input.lookups),
     lease: toCelValue(input.lease ?? null),
     now,
   };

@@ -24,6 +24,7 @@ import {
   type Impact,
   type JsonPatchOperation,
   type LeaseState,
+  type Lookup,
   type Snapshot,
   type StageRecord,
   type Verdict,
@@ -58,6 +59,8 @@ interface PolicyOutcome {
   checks: CheckResult[];
   conditionChecks: CheckResult[];
   readsState: boolean;
+  /** The policies whose invariants were evaluated. */
+  consulted: CompiledPolicy[];
 }
 
 // ------------------------------------------------------------------------------------------------ stage: exempt
@@ -76,7 +79,7 @@ export function exemptReason(request: AdmissionRequest, input: DecisionInput): s
 }
 
 /** Service accounts are governed by default; humans only where a policy's subjects name them (DESIGN.md, Identities). */
-function policyBinds(policy: CompiledPolicy, request: AdmissionRequest): boolean {
+export function policyBinds(policy: CompiledPolicy, request: AdmissionRequest): boolean {
   if (policy.subjects.length === 0) return serviceAccountOf(request.userInfo) !== undefined;
   return policy.subjects.some((s) => subjectMatches(s, request.userInfo));
 }
@@ -125,6 +128,8 @@ interface RequestContext {
   now: number;
   vars: CelVariables;
   lease: KubeObject | null;
+  /** The CEL reads of the cluster, recorded as the programs run. */
+  lookups: Map<string, Lookup>;
 }
 
 const PODS_WENT: InvariantResult = { result: 'pass', message: 'only the ready count of a matched workload changes' };
@@ -203,6 +208,7 @@ function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: Policy
     return;
   }
   out.readsState = true;
+  out.consulted.push(policy);
   for (const [name, r] of invariantsOf(policy, matched, ctx).results) recordInvariant(policy, { name, r, matched }, out);
 }
 
@@ -230,7 +236,7 @@ const policyIndexes = new WeakMap<readonly CompiledPolicy[], SelectorIndex<Compi
 const leaseIndexes = new WeakMap<readonly LeaseState[], SelectorIndex<LeaseState>>();
 
 function evaluatePolicies(ctx: RequestContext): PolicyOutcome {
-  const out: PolicyOutcome = { violations: [], budgets: [], averts: [], checks: [], conditionChecks: [], readsState: false };
+  const out: PolicyOutcome = { violations: [], budgets: [], averts: [], checks: [], conditionChecks: [], readsState: false, consulted: [] };
   const candidates = indexFor(policyIndexes, ctx.input.policies, (p) => p.match).candidates(ctx.groups);
   for (const policy of candidates) evaluatePolicy(policy, ctx, out);
   return out;
@@ -338,7 +344,9 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
   const groups = groupAffected(impact);
   const leases = touchingLeases(input.leases, groups, before);
   const lease = leaseOfTarget(request, leases, before);
+  const lookups = new Map<string, Lookup>();
   const vars = celVariables({
+    lookups,
     request,
     object: request.object ?? null,
     oldObject: request.oldObject ?? null,
@@ -349,7 +357,7 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
     now,
   });
   const statusOnly = impact.affected.some((a) => a.statusOnly === true);
-  return { request, input, impact, groups, leases, matchedBySignature: new Map(), statusOnly, writes: new WeakMap(), before, after, now, vars, lease };
+  return { request, input, impact, groups, leases, matchedBySignature: new Map(), statusOnly, writes: new WeakMap(), before, after, now, vars, lease, lookups };
 }
 
 /**
@@ -370,6 +378,8 @@ export function plainDecision(id: string, outcome: { verdict: Verdict; message: 
     violations: [],
     leaseViolations: [],
     readsClusterState: false,
+    consulted: { policies: [], leases: [], lookups: [] },
+    failurePolicy: 'Ignore',
     impact: { created: 0, changed: 0, deleted: 0, sample: [] },
     trace: [{ stage: outcome.stage, summary: outcome.summary, checks: [] }],
   };
@@ -447,6 +457,12 @@ function respond(ctx: RequestContext, found: { state: Verdictable; outcome: Poli
     violations: state.violations.map((v) => ({ policy: v.policy.name, invariant: v.invariant, enforcement: v.enforcement, message: v.message })),
     leaseViolations: state.leaseViolations,
     readsClusterState: outcome.readsState || ctx.impact.affected.length > 1,
+    consulted: {
+      policies: outcome.consulted.map((p) => p.name),
+      leases: ctx.leases.map((l) => `${l.lease.metadata.namespace ?? ''}/${l.lease.metadata.name ?? ''}`),
+      lookups: [...ctx.lookups.values()],
+    },
+    failurePolicy: outcome.consulted.some((p) => p.failurePolicy === 'Fail') || state.leaseViolations.length > 0 ? 'Fail' : 'Ignore',
     impact: { ...counts, sample: sampleOf(ctx.impact) },
     trace,
   };

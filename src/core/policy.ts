@@ -2,7 +2,7 @@
 // program and cron schedule once. decide() only ever sees compiled objects.
 import type { Enforcement, FailurePolicy, FieldError, ObjectSelector, Operation, Subject, SutureException, SuturePolicy } from '../api/types.js';
 import { Operations } from '../api/schema.js';
-import { CelResultTypes, compileCel, type CelProgram } from './cel.js';
+import { CelResultTypes, compileCel, type CelProgram, type LookupKind } from './cel.js';
 import { DEFAULT_STALE_AFTER_SECONDS, parseCron, type CompiledCondition } from './conditions.js';
 import type { Invariant, PolicyCondition } from '../api/types.js';
 import { parseDurationSeconds } from './units.js';
@@ -51,6 +51,10 @@ export interface CompiledPolicy {
   invariants: CompiledInvariant[];
   enforceWhen: CompiledCondition[];
   relaxWhen: CompiledCondition[];
+  /** The kinds its CEL reads with constant apiVersion and kind (the cache holds them in full). */
+  lookupKinds: LookupKind[];
+  /** True when some CEL read computes its kind: the edge reads those live. */
+  dynamicLookups: boolean;
 }
 
 
@@ -149,6 +153,18 @@ export function compilePolicy(policy: SuturePolicy): { ok: true; policy: Compile
   }
 }
 
+/** Every CEL program of a compiled policy. */
+function programsOf(policy: CompiledPolicy): CelProgram[] {
+  const out: CelProgram[] = [];
+  for (const inv of policy.invariants) {
+    if (inv.kind === 'expression') out.push(inv.program);
+    if (inv.messageExpression !== undefined) out.push(inv.messageExpression);
+    for (const a of inv.avert ?? []) if (a.valueExpression !== undefined) out.push(a.valueExpression);
+  }
+  for (const c of [...policy.enforceWhen, ...policy.relaxWhen]) if (c.kind === 'expression') out.push(c.program);
+  return out;
+}
+
 function buildPolicy(policy: SuturePolicy): CompiledPolicy {
   const spec = policy.spec;
   const compiled: CompiledPolicy = {
@@ -162,7 +178,13 @@ function buildPolicy(policy: SuturePolicy): CompiledPolicy {
     invariants: spec.invariants.map((inv, i) => compileInvariant(inv, `spec.invariants[${i}]`)),
     enforceWhen: (spec.enforceWhen ?? []).map((c, i) => compileCondition(c, `spec.enforceWhen[${i}]`)),
     relaxWhen: (spec.relaxWhen ?? []).map((c, i) => compileCondition(c, `spec.relaxWhen[${i}]`)),
+    lookupKinds: [],
+    dynamicLookups: false,
   };
+  const programs = programsOf(compiled);
+  const kinds = new Map(programs.flatMap((p) => p.lookupKinds).map((k) => [`${k.apiVersion}|${k.kind}`, k]));
+  compiled.lookupKinds = [...kinds.values()];
+  compiled.dynamicLookups = programs.some((p) => p.dynamicLookups);
   if (policy.metadata.uid !== undefined) compiled.uid = policy.metadata.uid;
   if (policy.metadata.generation !== undefined) compiled.generation = policy.metadata.generation;
   return compiled;

@@ -201,8 +201,38 @@ export interface Decision {
   leaseViolations: { lease: string; holder: Subject; message: string }[];
   /** True when the verdict read cluster state other than the request's own objects (see DESIGN.md, Freshness). */
   readsClusterState: boolean;
+  /** What the verdict rests on besides the request: the edge reads these fresh or live where it must. */
+  consulted: Consulted;
+  /**
+   * The failure mode that applies when the state the verdict rests on cannot be had: Fail when a consulted policy
+   * says Fail or a lease was consulted (leases always fail closed), else Ignore.
+   */
+  failurePolicy: 'Fail' | 'Ignore';
   impact: { created: number; changed: number; deleted: number; sample: string[] };
   trace: StageRecord[];
+}
+
+/** One CEL read of the cluster (`cluster`/`before` get, exists, list, count) and how many objects it returned. */
+export interface Lookup {
+  apiVersion: string;
+  kind: string;
+  /** "" for cluster-scoped (get) or all namespaces (list). */
+  namespace: string;
+  /** get and exists. */
+  name?: string;
+  /** list and count (kubectl form; "" = everything). */
+  labelSelector?: string;
+  found: number;
+}
+
+/** What a decision consulted besides the request's own objects. */
+export interface Consulted {
+  /** Policies whose invariants were evaluated (bound the requester, matched the impact, were not relaxed). */
+  policies: string[];
+  /** Leases (namespace/name) that cover something the request affects. */
+  leases: string[];
+  /** The CEL reads of the cluster, once each. */
+  lookups: Lookup[];
 }
 
 // ------------------------------------------------------------------------------------------------ exceptions

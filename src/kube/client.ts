@@ -76,6 +76,8 @@ export interface RawRequest {
   body?: unknown;
   /** Default application/json. */
   contentType?: string;
+  /** Default application/json; metadata.ts asks for PartialObjectMetadata(List) this way. */
+  accept?: string;
 }
 
 const methods: Record<RawRequest['method'], HttpMethod> = {
@@ -101,7 +103,7 @@ export class RawObjectApi extends KubernetesObjectApi {
   /** Sends a request; resolves with the parsed JSON body; rejects with ApiException on a non-2xx status. */
   async request<T>(request: RawRequest): Promise<T> {
     const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(request.path, methods[request.method]);
-    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setHeaderParam('Accept', request.accept ?? 'application/json');
     for (const [name, value] of Object.entries(request.query ?? {})) if (value !== undefined) ctx.setQueryParam(name, String(value));
     if (request.body !== undefined) {
       ctx.setHeaderParam('Content-Type', request.contentType ?? 'application/json');

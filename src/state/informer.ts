@@ -11,6 +11,7 @@ import type { KubeObject } from '../api/types.js';
 import type { KubeList } from '../kube/client.js';
 import { RawObjectApi, objectKey, resourcePath } from '../kube/client.js';
 import { toKubeError } from '../kube/errors.js';
+import { METADATA_LIST_ACCEPT, metadataWatch } from '../kube/metadata.js';
 import { compareResourceVersions } from '../kube/quorum.js';
 import { LogKeys } from '../observability/keys.js';
 import type { Logger } from '../observability/logger.js';
@@ -29,6 +30,11 @@ export interface InformerTarget {
   /** Watch one namespace only; undefined = all namespaces (or a cluster-scoped kind). */
   namespace?: string;
   labelSelector?: string;
+  /**
+   * Metadata only (PartialObjectMetadata list and watch, kube/metadata.ts): uid, owners, labels, finalizers,
+   * deletionTimestamp of every object, without spec or status. Objects then carry the target's apiVersion and kind.
+   */
+  metadataOnly?: boolean;
 }
 
 export type InformerEventType = 'add' | 'update' | 'delete';
@@ -60,6 +66,13 @@ export interface InformerOptions {
   restartMaxMs?: number;
   /** waitForResourceVersion: how long to wait for the watch before verifying by a relist. Default 50 ms. */
   freshnessGraceMs?: number;
+  /**
+   * Replaces each listed or watched object before anything stores it (after stripping): e.g. a lean projection of
+   * metadata-only objects. Must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (object: KubeObject) => KubeObject;
+  /** Items per page of the initial list (and of relists). Default 500. */
+  pageSize?: number;
 }
 
 export interface Informer<T extends KubeObject = KubeObject> {
@@ -109,13 +122,15 @@ class ObservedWatch extends Watch {
     kc: KubeConfig,
     private readonly inner: Watch,
     private readonly observe: (phase: string, object: unknown) => void,
+    private readonly transform: (object: KubeObject) => KubeObject,
   ) {
     super(kc);
   }
 
   override watch(path: string, query: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: (err: unknown) => void): Promise<AbortController> {
     const wrapped: WatchCallback = (phase, object, raw) => {
-      const stripped = typeof object === 'object' && object !== null ? stripObject(object as { metadata?: unknown }) : object;
+      const isObject = typeof object === 'object' && object !== null && phase !== 'ERROR';
+      const stripped = isObject ? this.transform(stripObject(object as KubeObject)) : object;
       callback(phase, stripped, raw);
       this.observe(phase, stripped);
     };
@@ -147,6 +162,7 @@ class SupervisedInformer<T extends KubeObject> implements Informer<T> {
   private restartPending = false;
   private seen = '';
   private verifying: Promise<boolean> | undefined;
+  private readonly transform: (object: KubeObject) => KubeObject;
 
   constructor(
     readonly target: InformerTarget,
@@ -157,7 +173,9 @@ class SupervisedInformer<T extends KubeObject> implements Informer<T> {
     this.delay = deps.delay ?? ((ms): Promise<void> => sleep(this.clock, ms));
     this.logger = deps.logger.child({ [LogKeys.component]: 'informer', [LogKeys.kind]: target.kind, [LogKeys.apiVersion]: target.apiVersion });
     this.api = RawObjectApi.fromKubeConfig(deps.kubeConfig);
-    const watch = new ObservedWatch(deps.kubeConfig, deps.watch ?? new Watch(deps.kubeConfig), (phase, object) => this.onWatchEvent(phase, object));
+    const inner = deps.watch ?? (target.metadataOnly === true ? metadataWatch(deps.kubeConfig) : new Watch(deps.kubeConfig));
+    this.transform = options.transform ?? ((object): KubeObject => object);
+    const watch = new ObservedWatch(deps.kubeConfig, inner, (phase, object) => this.onWatchEvent(phase, object), this.transform);
     const path = resourcePath({ apiVersion: target.apiVersion, resource: target.resource, ...(target.namespace === undefined ? {} : { namespace: target.namespace }) });
     this.lw = new ListWatch(path, watch, () => this.listFn(path), false, target.labelSelector, undefined, { delayFn: this.delay });
     this.lw.on('add', (object) => this.emit('add', object));
@@ -253,14 +271,28 @@ class SupervisedInformer<T extends KubeObject> implements Informer<T> {
     return same;
   }
 
+  /** Lists in pages (a consistent snapshot: later pages are served at the first page's resourceVersion). */
+  private async listPages(path: string): Promise<KubeList> {
+    const accept = this.target.metadataOnly === true ? METADATA_LIST_ACCEPT : undefined;
+    const items: KubeObject[] = [];
+    let page: KubeList | undefined;
+    let first: KubeList | undefined;
+    do {
+      const query = { labelSelector: this.target.labelSelector, limit: this.options.pageSize ?? 500, continue: page?.metadata.continue };
+      page = await this.api.request<KubeList>({ method: 'GET', path, query, ...(accept === undefined ? {} : { accept }) });
+      first ??= page;
+      // Items of a list carry no apiVersion or kind (metadata-only items say PartialObjectMetadata): set the target's.
+      for (const item of page.items ?? []) {
+        item.apiVersion = this.target.apiVersion;
+        item.kind = this.target.kind;
+        items.push(this.transform(stripObject(item)));
+      }
+    } while (page.metadata.continue !== undefined && page.metadata.continue !== '');
+    return { ...first, items };
+  }
+
   private async listFn(path: string): Promise<KubernetesListObject<KubernetesObject>> {
-    const list = await this.api.request<KubeList>({ method: 'GET', path, query: { labelSelector: this.target.labelSelector } });
-    // Items of a list carry no apiVersion or kind; every consumer of the cache expects whole objects.
-    for (const item of list.items) {
-      item.apiVersion ??= this.target.apiVersion;
-      item.kind ??= this.target.kind;
-      stripObject(item);
-    }
+    const list = await this.listPages(path);
     // ListWatch stores the items synchronously once this promise resolves; mark the sync after that.
     setImmediate(() => this.onListed(list.metadata.resourceVersion));
     return list as unknown as KubernetesListObject<KubernetesObject>;

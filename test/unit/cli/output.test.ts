@@ -24,6 +24,8 @@ const record: DecisionRecord = {
     violations: [{ policy: 'protect-zk', invariant: 'data-survives', enforcement: 'Deny', message: 'would delete 1 protected object: PersistentVolumeClaim zk/data-0' }],
     leaseViolations: [{ lease: 'zk/zk', holder: { kind: 'ServiceAccount', namespace: 'zk', name: 'other' }, message: 'lease zk/zk held by …' }],
     readsClusterState: true,
+    consulted: { policies: [], leases: [], lookups: [] },
+    failurePolicy: 'Fail',
     impact: { created: 0, changed: 0, deleted: 12, sample: ['delete PersistentVolumeClaim zk/data-0'] },
     trace: [
       { stage: 'exempt', summary: 'system:serviceaccount:zk:zookeeper-operator is governed', checks: [] },
