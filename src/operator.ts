@@ -7,7 +7,7 @@ import type { Readiness } from './admission/deps.js';
 import { createDecisionHandler } from './admission/handler.js';
 import { objectsHandler, validateSutureObject } from './admission/objects.js';
 import { admissionMetricsOn } from './admission/metrics.js';
-import { defaultPkiPolicy, servingNames } from './kube/pki.js';
+import { defaultPkiPolicy, inspectCert, servingNames, splitPem } from './kube/pki.js';
 import { metricQueries, PrometheusPoller } from './admission/prometheus.js';
 import { DecisionRecorder } from './admission/recorder.js';
 import { createAdmissionServer, type AdmissionServer } from './admission/server.js';
@@ -26,7 +26,7 @@ import { readFresh } from './state/fresh.js';
 import { createEventRecorder, objectClientEventSink, type EventRecorder } from './observability/events.js';
 import { LogKeys } from './observability/keys.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createMetrics, type CertificateExpiry, type Metrics } from './observability/metrics.js';
 
 export interface RunningSuture {
   /** The admission server's port (useful with port 0). */
@@ -111,6 +111,19 @@ function followPolicies(parts: Parts): void {
   sync();
 }
 
+/** The serving certificate's and its CA's expiry, for suture_certificate_expiry_timestamp_seconds; none before loading. */
+function certificateExpiries(source: CertificateSource): CertificateExpiry[] {
+  try {
+    const ca = splitPem(source.caBundle())[0];
+    return [
+      { certificate: 'serving', notAfter: inspectCert(source.currentServing().cert).notAfter },
+      ...(ca === undefined ? [] : [{ certificate: 'ca', notAfter: inspectCert(ca).notAfter }]),
+    ];
+  } catch {
+    return [];
+  }
+}
+
 function readiness(parts: Parts): () => Readiness {
   return () => {
     if (!parts.stores.hasSynced()) return { ready: false, reason: 'SuturePolicy, SutureLease and SutureException caches have not synced' };
@@ -137,6 +150,7 @@ async function buildParts(config: Config, logger: Logger): Promise<Parts> {
   const events = createEventRecorder({ sink: objectClientEventSink(client), logger, metrics }, { component: 'suture', instance: config.podName });
   const recorder = new DecisionRecorder({ metrics, events, counters: decisionCounters(stores.policies, stores.exceptions), now: () => new Date(clock.now()) });
   const certificates = await startCertificates(config, client, logger, clock);
+  metrics.watchCertificates(() => certificateExpiries(certificates));
   return { config, logger, metrics, clock, client, discovery, stores, cache, budgets, budgetInformer, prometheus, events, recorder, certificates };
 }
 

@@ -24,6 +24,17 @@ export interface Metrics {
   readonly leader: Gauge<'identity'>;
   /** suture_events_dropped_total{reason}: Events not written because of rate limits or errors. */
   readonly eventsDropped: Counter<'reason'>;
+  /**
+   * suture_certificate_expiry_timestamp_seconds{certificate}: when the webhook's serving certificate and its CA
+   * expire (Unix seconds), read from `source` at each scrape; no series until a source is set and has certificates.
+   */
+  watchCertificates(source: () => readonly CertificateExpiry[]): void;
+}
+
+/** One certificate's expiry: certificate is "serving" or "ca". */
+export interface CertificateExpiry {
+  certificate: string;
+  notAfter: Date;
 }
 
 export interface MetricsOptions {
@@ -40,6 +51,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.collectDefault === true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let certificates: () => readonly CertificateExpiry[] = () => [];
+  new Gauge({
+    name: 'suture_certificate_expiry_timestamp_seconds',
+    help: 'When the webhook serving certificate and its CA expire, in seconds since the epoch.',
+    labelNames: ['certificate'],
+    registers,
+    collect(this: Gauge<'certificate'>): void {
+      this.reset();
+      for (const c of certificates()) this.set({ certificate: c.certificate }, c.notAfter.getTime() / 1000);
+    },
+  });
   return {
     registry,
     decisions: new Counter({ name: 'suture_decisions_total', help: 'Admission decisions by verdict and policy.', labelNames: ['verdict', 'policy'], registers }),
@@ -52,5 +74,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     informerRestarts: new Counter({ name: 'suture_informer_restarts_total', help: 'Informer restarts after a watch error.', labelNames: ['kind'], registers }),
     leader: new Gauge({ name: 'suture_leader', help: '1 while this replica is the leader.', labelNames: ['identity'], registers }),
     eventsDropped: new Counter({ name: 'suture_events_dropped_total', help: 'Kubernetes Events not written.', labelNames: ['reason'], registers }),
+    watchCertificates: (source) => {
+      certificates = source;
+    },
   };
 }

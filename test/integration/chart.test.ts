@@ -33,8 +33,8 @@ async function helmTemplate(namespace: string, args: readonly string[] = []): Pr
   return parseObjects(stdout);
 }
 
-async function kustomize(): Promise<Manifest[]> {
-  const { stdout } = await run(join(cluster().binDir, 'kubectl'), ['kustomize', join(root, 'config', 'default')], { maxBuffer: 16 * 1024 * 1024 });
+async function kustomize(dir = 'default'): Promise<Manifest[]> {
+  const { stdout } = await run(join(cluster().binDir, 'kubectl'), ['kustomize', join(root, 'config', dir)], { maxBuffer: 16 * 1024 * 1024 });
   return parseObjects(stdout);
 }
 
@@ -91,6 +91,15 @@ describe('charts/suture', function () {
     for (const [k, object] of fromKustomize) expect(fromHelm.get(k), k).to.deep.equal(object);
   });
 
+  it('with the metrics toggles on it renders config/monitoring: ServiceMonitor, PrometheusRule and the dashboard ConfigMap', async () => {
+    const toggles = ['--set', 'metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true'];
+    const fromHelm = byKey((await helmTemplate('suture-system', toggles)).map(withoutHelmMetadata));
+    const fromKustomize = byKey((await kustomize('monitoring')).filter((o) => o.kind !== 'Namespace'));
+    expect([...fromHelm.keys()].sort()).to.deep.equal([...fromKustomize.keys()].sort());
+    for (const k of ['ServiceMonitor/suture-system/suture', 'PrometheusRule/suture-system/suture', 'ConfigMap/suture-system/suture-grafana-dashboard']) expect(fromHelm.has(k), k).to.equal(true);
+    for (const [k, object] of fromKustomize) expect(fromHelm.get(k), k).to.deep.equal(object);
+  });
+
   it('every object carries Helm\'s labels, and the CRDs are kept on uninstall unless crds.keep=false', async () => {
     const objects = await helmTemplate('suture-system');
     for (const o of objects) expect(Object.keys(o.metadata.labels ?? {}), key(o)).to.include.members(HELM_LABELS);
@@ -127,8 +136,12 @@ describe('charts/suture', function () {
       await deleteNamespace(cluster().kubeConfig, namespace);
     });
 
-    it('accepts every object of the chart', async () => {
-      const out = await dryRunApply(await helmTemplate(namespace));
+    // The Prometheus Operator's CRDs are not on the test control plane: ServiceMonitor and PrometheusRule are
+    // compared with config/prometheus above but not applied.
+    it('accepts every object of the chart, the dashboard ConfigMap included', async () => {
+      const objects = await helmTemplate(namespace, ['--set', 'metrics.grafanaDashboard.enabled=true']);
+      const out = await dryRunApply(objects);
+      expect(out).to.include('configmap/suture-grafana-dashboard serverside-applied (server dry run)');
       expect(out).to.include('deployment.apps/suture serverside-applied (server dry run)');
       expect(out).to.include('customresourcedefinition.apiextensions.k8s.io/suturepolicies.suture.dev serverside-applied (server dry run)');
     });

@@ -62,6 +62,18 @@ describe('metrics', () => {
     expect(await b.registry.metrics()).to.not.contain('protect-pg');
   });
 
+  it('reads certificate expiries from the watched source at each scrape, and has no series before', async () => {
+    const m = createMetrics();
+    expect(await m.registry.metrics()).not.to.contain('suture_certificate_expiry_timestamp_seconds{');
+    let serving = new Date('2027-01-01T00:00:00Z');
+    m.watchCertificates(() => [{ certificate: 'serving', notAfter: serving }, { certificate: 'ca', notAfter: new Date('2036-01-01T00:00:00Z') }]);
+    expect(await m.registry.metrics()).to.contain('suture_certificate_expiry_timestamp_seconds{certificate="serving"} 1798761600');
+    serving = new Date('2027-02-01T00:00:00Z');
+    const text = await m.registry.metrics();
+    expect(text).to.contain('suture_certificate_expiry_timestamp_seconds{certificate="serving"} 1801440000');
+    expect(text).to.contain('suture_certificate_expiry_timestamp_seconds{certificate="ca"} 2082758400');
+  });
+
   it('collects process metrics only when asked', async () => {
     expect(await createMetrics().registry.metrics()).to.not.contain('process_cpu');
     expect(await createMetrics({ collectDefault: true }).registry.metrics()).to.contain('process_cpu');
