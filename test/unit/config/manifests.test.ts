@@ -44,8 +44,8 @@ function documents(path: string): Manifest[] {
 
 const files = [...yamlFiles(join(root, 'config')), ...yamlFiles(join(root, 'examples'))];
 const objects = new Map(files.map((file) => [relative(root, file), documents(file)]));
-/** examples/gitops-repo is a GitOps repository of its own (fixtures, manifests, a test file), tested by kubectl suture test. */
-const isSample = (file: string): boolean => file.startsWith('examples/') && !file.startsWith('examples/gitops-repo/');
+/** examples/gitops-repo and examples/cookbook are GitOps repositories of their own (fixtures, a test file), tested by kubectl suture test. */
+const isSample = (file: string): boolean => file.startsWith('examples/') && !file.startsWith('examples/gitops-repo/') && !file.startsWith('examples/cookbook/');
 
 function only(kind: string, name?: string): Manifest {
   const found = [...objects.entries()]
