@@ -257,6 +257,9 @@ function parentOf(request: AdmissionRequest, snapshot: Snapshot): KubeObject | u
   if (found !== undefined) return found;
   const apiVersion = info.group === '' ? info.version : `${info.group}/${info.version}`;
   const metadata: KubeObject['metadata'] = key.namespace === '' ? { name: key.name } : { name: key.name, namespace: key.namespace };
+  // A Scale carries its parent's metadata, uid included: enough to find the pods the parent controls.
+  const uid = request.oldObject?.metadata.uid ?? request.object?.metadata.uid;
+  if (uid !== undefined && uid !== '') metadata.uid = uid;
   return { apiVersion, kind: info.kind, metadata };
 }
 

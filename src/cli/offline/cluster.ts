@@ -182,6 +182,11 @@ export class SimCluster {
     return stored;
   }
 
+  /** The simulated clock as an RFC 3339 time, as the API server writes timestamps. */
+  timestamp(): string {
+    return new Date(this.now).toISOString().replace('.000Z', 'Z');
+  }
+
   /** Removes objects (the garbage collector's and the namespace controller's work done at once). */
   remove(objects: readonly KubeObject[]): void {
     const gone = new Set<string>();

@@ -106,6 +106,12 @@ function commitUpdate(cluster: SimCluster, stored: { next: KubeObject; previous:
 
 /** Stores an admitted DELETE: the target and its cascade (the garbage collector's and namespace controller's work). */
 function commitDelete(cluster: SimCluster, final: AdmissionRequest): undefined {
+  // An object with finalizers is only marked (deletionTimestamp) and stays until an update removes the last one.
+  const target = final.oldObject ?? undefined;
+  if (target !== undefined && (target.metadata.finalizers ?? []).length > 0) {
+    if (target.metadata.deletionTimestamp === undefined) cluster.replace({ ...target, metadata: { ...target.metadata, deletionTimestamp: cluster.timestamp() } }, target);
+    return undefined;
+  }
   cluster.remove(computeImpact(final, cluster.snapshot).deleted);
   return undefined;
 }

@@ -81,6 +81,12 @@ function groupsOf(sel: ObjectSelector): string[] {
   return groups.length === 0 || groups.includes('*') ? ['*'] : [...new Set(groups)];
 }
 
+/** The subresources whose updates count as writes to an object: scale, status, and a pod's ephemeral containers. */
+function subresourcesOf(r: { group: string; resource: string }): readonly string[] {
+  // Ephemeral containers are added to a running pod through their own subresource (issue 9, item 9).
+  return r.group === '' && r.resource === 'pods' ? [...SUBRESOURCES, 'ephemeralcontainers'] : SUBRESOURCES;
+}
+
 /** Adds what a selector reaches with `ops`; UPDATE also on scale and status. */
 function addSelector(table: RuleTable, sel: ObjectSelector, ops: readonly Operation[], catalog: KindCatalog): void {
   const kinds = sel.kinds ?? [];
@@ -90,7 +96,7 @@ function addSelector(table: RuleTable, sel: ObjectSelector, ops: readonly Operat
     const reached = resources.length > 0 ? resources : groupsOf(sel).map((group) => ({ group, resource: '*' }));
     for (const r of reached) {
       add(table, r.group, r.resource, ops);
-      if (r.resource !== '*' && ops.includes('UPDATE')) for (const s of SUBRESOURCES) add(table, r.group, `${r.resource}/${s}`, ['UPDATE']);
+      if (r.resource !== '*' && ops.includes('UPDATE')) for (const s of subresourcesOf(r)) add(table, r.group, `${r.resource}/${s}`, ['UPDATE']);
     }
   }
 }

@@ -97,6 +97,14 @@ describe('core/controllers: impact through controllers (issue 9, item 4)', () =>
     expect(d.impact.deleted).to.equal(3);
   });
 
+  it('a ReplicaSet the cache does not hold is found by the uid its Scale carries', () => {
+    const request = scaleRequest(rs, 0, operator);
+    const withUid = (o: KubeObject | null | undefined): KubeObject => ({ ...(o as KubeObject), metadata: { ...(o as KubeObject).metadata, uid: rs.metadata.uid ?? '' } });
+    const d = judge({ ...request, object: withUid(request.object), oldObject: withUid(request.oldObject) }, rsPods, [protectDbPods]);
+    expect(d.allowed).to.equal(false);
+    expect(d.message).to.include('Pod db/db-1-a');
+  });
+
   it('picks the pods as the controller does: not ready first, so 3→2 removes only the unprotected one; 3→1 reaches a protected one', () => {
     expect(judge(scaleRequest(rs, 2, operator), [rs, ...rsPods], [protectDbPods]).allowed).to.equal(true);
     const removed = podsRemovedByScaleDown(rs, edited(rs, (c) => ((c.spec as { replicas: number }).replicas = 1)), createSnapshot([rs, ...rsPods]));

@@ -1,0 +1,131 @@
+// The guardrail pack (examples/policies/guardrails.yaml) against the gaps of issue 9, item 9, offline through
+// decide(): each rule refuses what it names and lets normal operator work through.
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject, SuturePolicy } from '../../../src/api/types.js';
+import { decide } from '../../../src/core/decide.js';
+import { compilePolicy, type CompiledPolicy } from '../../../src/core/policy.js';
+import { createSnapshot } from '../../../src/core/snapshot.js';
+import type { AdmissionRequest, Decision } from '../../../src/core/types.js';
+import { createRequest, ledger, metricReader, object, pod, saUser, updateRequest } from '../core/fixtures.js';
+
+const file = new URL('../../../examples/policies/guardrails.yaml', import.meta.url);
+const policies: CompiledPolicy[] = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
+  const r = compilePolicy(d.toJS() as SuturePolicy);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.policy;
+});
+const operator = saUser('ops', 'operator');
+const NOW = new Date('2026-11-30T21:00:00Z');
+
+function judge(request: AdmissionRequest, objects: KubeObject[] = []): Decision {
+  return decide(request, { snapshot: createSnapshot(objects), policies, leases: [], exceptions: [], budgets: ledger(), metrics: metricReader({}), identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] } }, NOW);
+}
+
+const privileged = { name: 'p', image: 'busybox', securityContext: { privileged: true } };
+const plain = { name: 'c', image: 'busybox' };
+const podSpec = (extra: Record<string, unknown>): Record<string, unknown> => ({ containers: [plain], ...extra });
+const template = (spec: Record<string, unknown>): Record<string, unknown> => ({ metadata: { labels: { app: 'x' } }, spec });
+
+function inApp(p: KubeObject): KubeObject {
+  return { ...p, metadata: { ...p.metadata, namespace: 'app', name: p.metadata.name ?? '' } };
+}
+
+describe('examples/policies/guardrails.yaml (issue 9, item 9)', () => {
+  it('refuses privileged initContainers and ephemeral containers', () => {
+    const init = inApp({ ...pod('app', 'init'), spec: podSpec({ initContainers: [privileged] }) });
+    const d = judge(createRequest(init, operator));
+    expect(d.allowed).to.equal(false);
+    expect(d.message).to.include('guardrail-safe-pods, invariant not-privileged');
+    const running = inApp({ ...pod('app', 'debug'), spec: podSpec({}) });
+    const debugged = { ...running, spec: podSpec({ ephemeralContainers: [{ ...privileged, name: 'debugger' }] }) };
+    const ephemeral = updateRequest(running, debugged, operator, 'ephemeralcontainers');
+    expect(judge(ephemeral, [running]).allowed).to.equal(false);
+    expect(judge(createRequest(inApp({ ...pod('app', 'ok'), spec: podSpec({ initContainers: [plain] }) }), operator)).allowed).to.equal(true);
+  });
+
+  const workloads: [string, string, (spec: Record<string, unknown>) => Record<string, unknown>][] = [
+    ['apps/v1', 'Deployment', (s) => ({ replicas: 1, selector: { matchLabels: { app: 'x' } }, template: template(s) })],
+    ['apps/v1', 'StatefulSet', (s) => ({ replicas: 1, serviceName: 'x', selector: { matchLabels: { app: 'x' } }, template: template(s) })],
+    ['apps/v1', 'DaemonSet', (s) => ({ selector: { matchLabels: { app: 'x' } }, template: template(s) })],
+    ['apps/v1', 'ReplicaSet', (s) => ({ replicas: 1, selector: { matchLabels: { app: 'x' } }, template: template(s) })],
+    ['batch/v1', 'Job', (s) => ({ template: template(s) })],
+    ['batch/v1', 'CronJob', (s) => ({ schedule: '* * * * *', jobTemplate: { spec: { template: template(s) } } })],
+  ];
+  for (const [apiVersion, kind, spec] of workloads) {
+    it(`refuses a ${kind} whose pod template is privileged, shares the host network or mounts a host path; allows a plain one`, () => {
+      const make = (s: Record<string, unknown>): KubeObject => object(apiVersion, kind, `app/w-${kind.toLowerCase()}`, { spec: spec(s) });
+      for (const bad of [podSpec({ initContainers: [privileged] }), { containers: [privileged] }, podSpec({ hostNetwork: true }), podSpec({ volumes: [{ name: 'h', hostPath: { path: '/' } }] })]) {
+        const d = judge(createRequest(make(bad), operator));
+        expect(d.allowed, JSON.stringify(bad)).to.equal(false);
+        expect(d.message).to.match(/guardrail-safe-(pod|cronjob)-templates/);
+      }
+      expect(judge(createRequest(make(podSpec({})), operator)).allowed).to.equal(true);
+      // An update that makes the template privileged is judged too.
+      expect(judge(updateRequest(make(podSpec({})), make({ containers: [privileged] }), operator)).allowed).to.equal(false);
+    });
+  }
+
+  describe('bindings', () => {
+    const binding = (roleRef: { kind: string; name: string }, kind = 'RoleBinding'): KubeObject =>
+      object('rbac.authorization.k8s.io/v1', kind, kind === 'RoleBinding' ? 'app/b' : 'b', {
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef },
+        subjects: [{ kind: 'ServiceAccount', name: 'worker', namespace: 'app' }],
+      });
+    const role = (kind: string, name: string, fields: Record<string, unknown>): KubeObject => object('rbac.authorization.k8s.io/v1', kind, kind === 'Role' ? `app/${name}` : name, fields);
+    const wildVerbs = role('ClusterRole', 'wild-verbs', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['*'] }] });
+    const wildResources = role('Role', 'wild-resources', { rules: [{ apiGroups: [''], resources: ['*'], verbs: ['get'] }] });
+    const aggregated = role('ClusterRole', 'aggregated', { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.example/aggregate': 'true' } }] }, rules: [] });
+    const reader = role('ClusterRole', 'reader', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] });
+    const cluster = [wildVerbs, wildResources, aggregated, reader];
+
+    it('refuses edit as well as cluster-admin and admin', () => {
+      for (const name of ['edit', 'admin', 'cluster-admin']) {
+        const d = judge(createRequest(binding({ kind: 'ClusterRole', name }), operator));
+        expect(d.allowed, name).to.equal(false);
+        expect(d.message).to.include(`operators may not bind ${name}`);
+      }
+    });
+
+    it("refuses binding any role that grants '*' (verbs or resources) or a ClusterRole with an aggregationRule; allows a plain role", () => {
+      for (const [roleRef, kind] of [
+        [{ kind: 'ClusterRole', name: 'wild-verbs' }, 'ClusterRoleBinding'],
+        [{ kind: 'Role', name: 'wild-resources' }, 'RoleBinding'],
+        [{ kind: 'ClusterRole', name: 'aggregated' }, 'RoleBinding'],
+      ] as const) {
+        const d = judge(createRequest(binding(roleRef, kind), operator), cluster);
+        expect(d.allowed, roleRef.name).to.equal(false);
+        expect(d.message).to.include('guardrail-no-rbac-escalation, invariant no-wildcard-or-aggregated-roles');
+      }
+      expect(judge(createRequest(binding({ kind: 'ClusterRole', name: 'reader' }), operator), cluster).allowed).to.equal(true);
+    });
+
+    it('refuses creating a ClusterRole with an aggregationRule', () => {
+      const d = judge(createRequest(aggregated, operator));
+      expect(d.allowed).to.equal(false);
+      expect(d.message).to.include('no-aggregation');
+    });
+  });
+
+  describe('service accounts', () => {
+    const powerful = object('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'powerful', {
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'root-agent', namespace: 'app' }],
+    });
+    const editor = object('rbac.authorization.k8s.io/v1', 'RoleBinding', 'app/editor', {
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+      subjects: [{ kind: 'ServiceAccount', name: 'app-editor' }],
+    });
+    const runningAs = (sa: string): KubeObject => inApp({ ...pod('app', `as-${sa}`), spec: podSpec({ serviceAccountName: sa }) });
+
+    it('refuses pods running as any service account with cluster-wide or admin rights, not only the operator’s own', () => {
+      for (const sa of ['root-agent', 'app-editor']) {
+        const d = judge(createRequest(runningAs(sa), operator), [powerful, editor]);
+        expect(d.allowed, sa).to.equal(false);
+        expect(d.message).to.include(`running as service account ${sa}`);
+      }
+      expect(judge(createRequest(runningAs('plain-worker'), operator), [powerful, editor]).allowed).to.equal(true);
+    });
+  });
+});
