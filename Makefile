@@ -35,6 +35,10 @@ manifests: deps ## Regenerate crds/ and config/crd from the single source of the
 docs: deps ## Regenerate the field reference in docs/api.md and the CEL environment in docs/cel.md from src/api and src/core/cel.ts.
 	npx tsx scripts/gen-docs.ts
 
+.PHONY: plugin
+plugin: deps ## Build kubectl-suture's release archive and its krew manifest with the sha256 (dist/plugin/).
+	npx tsx scripts/build-plugin.ts
+
 .PHONY: controlplane
 controlplane: ## Build (or reuse from cache) etcd, kube-apiserver, kube-controller-manager and kubectl from Go modules.
 	test/controlplane/build.sh

@@ -264,6 +264,11 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
+  // `kubectl suture leases -A | head`: a closed pipe ends the program quietly, as it does kubectl.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const printer: Printer = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
   main(process.argv.slice(2), printer).then(
     (code) => {
