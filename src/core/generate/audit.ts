@@ -116,6 +116,12 @@ function applicable(needs: readonly ScopedRules[], namespace: string): PolicyRul
   return needs.filter((s) => s.namespace === '' || (namespace !== '' && s.namespace === namespace)).flatMap((s) => s.rules);
 }
 
+/**
+ * What every authenticated identity may create to ask the API server about itself (ClusterRole system:basic-user):
+ * questions, not writes; never excess.
+ */
+const SELF_REVIEWS: readonly string[] = ['authorization.k8s.io/selfsubjectaccessreviews', 'authorization.k8s.io/selfsubjectrulesreviews', 'authentication.k8s.io/selfsubjectreviews'];
+
 function uncovered(rule: PolicyRule, needs: readonly PolicyRule[], audited: readonly string[]): Token[] {
   const tokens: Token[] = [];
   const verbs = rule.verbs.filter((v) => audited.includes(v));
@@ -123,6 +129,7 @@ function uncovered(rule: PolicyRule, needs: readonly PolicyRule[], audited: read
     for (const group of rule.apiGroups ?? ['']) {
       for (const resource of rule.resources) {
         const t = { verb, group, resource };
+        if (SELF_REVIEWS.includes(`${group}/${resource}`)) continue;
         if (!needs.some((n) => covers(n, t, rule.resourceNames))) tokens.push(t);
       }
     }

@@ -124,4 +124,17 @@ describe('core/generate/audit', () => {
     );
     expect(rules.map((r) => r.via)).to.deep.equal(['ClusterRoleBinding/c', 'RoleBinding/ns/r']);
   });
+
+  it('what every identity may ask about itself (system:basic-user) is not excess', () => {
+    const basicUser = rbac('ClusterRole', 'system:basic-user', {
+      rules: [
+        { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+        { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      ],
+    });
+    const bound = rbac('ClusterRoleBinding', 'system:basic-user', { roleRef: { kind: 'ClusterRole', name: 'system:basic-user' }, subjects: [{ kind: 'Group', name: 'system:authenticated' }] });
+    const result = auditHolder(holder, objects({ clusterRoles: [basicUser], clusterRoleBindings: [bound] }), needs);
+    expect(result.excess).to.deep.equal([{ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], via: 'ClusterRoleBinding/system:basic-user' }]);
+  });
 });
