@@ -1,12 +1,19 @@
 // decide(request, input, now) → Decision: the admission pipeline as named stages, each a small function that
 // records what it saw (STYLE.md, principle 2). Pure: no I/O, no clock but `now`, no logging.
 //
-//   exempt → impact → leases → match → conditions → invariants → exceptions → respond
+//   exempt → impact → identities → leases → match → conditions → invariants → exceptions → respond
+//
+// The exempt stage tells three kinds of requesters apart: exempt (configured users and groups: never judged),
+// ungoverned (service accounts of exempt namespaces, and humans no policy names: the controllers, admins and whoever
+// impersonates them) and governed. Ungoverned requesters are judged only by the effects that `protect` and
+// availability floors guard — the removal of a protected object, the reduction of a floor — whoever performs them
+// (DESIGN.md, Identities); leases keep binding governed identities only.
 import { AUDIT_DECISION, AUDIT_POLICY, AUDIT_VERDICT } from '../api/constants.js';
 import type { Enforcement, KubeObject } from '../api/types.js';
 import { celVariables, type CelVariables } from './cel.js';
 import { evaluateConditions } from './conditions.js';
 import { computeImpact, groupAffected } from './impact.js';
+import { IDENTITIES_POLICY, launderingViolations } from './identities.js';
 import { evaluateInvariant, type InvariantResult } from './invariants.js';
 import { checkLeases, leaseCovers, leasesTouching, stampPatch, type LeaseViolation } from './leases.js';
 import type { CompiledException, CompiledPolicy } from './policy.js';
@@ -65,16 +72,21 @@ interface PolicyOutcome {
 
 // ------------------------------------------------------------------------------------------------ stage: exempt
 
-/** Why a requester is not governed at all, or undefined when it is. */
+/** Why a requester is not judged at all (configured exempt users and groups, CONNECT), or undefined. */
 export function exemptReason(request: AdmissionRequest, input: DecisionInput): string | undefined {
   const user = request.userInfo;
   const ids = input.identities;
   if (ids.exemptUsers.includes(user.username)) return `${user.username} is exempt`;
   const group = (user.groups ?? []).find((g) => ids.exemptGroups.includes(g));
   if (group !== undefined) return `group ${group} is exempt`;
-  const sa = serviceAccountOf(user);
-  if (sa !== undefined && ids.exemptNamespaces.includes(sa.namespace)) return `service accounts of namespace ${sa.namespace} are exempt`;
   if (request.operation === 'CONNECT') return 'CONNECT requests change no object';
+  return undefined;
+}
+
+/** Why a requester is governed only by the effects it performs (service accounts of exempt namespaces), or undefined. */
+export function ungovernedReason(request: AdmissionRequest, input: DecisionInput): string | undefined {
+  const sa = serviceAccountOf(request.userInfo);
+  if (sa !== undefined && input.identities.exemptNamespaces.includes(sa.namespace)) return `service accounts of namespace ${sa.namespace} are not governed`;
   return undefined;
 }
 
@@ -82,6 +94,14 @@ export function exemptReason(request: AdmissionRequest, input: DecisionInput): s
 export function policyBinds(policy: CompiledPolicy, request: AdmissionRequest): boolean {
   if (policy.subjects.length === 0) return serviceAccountOf(request.userInfo) !== undefined;
   return policy.subjects.some((s) => subjectMatches(s, request.userInfo));
+}
+
+// ------------------------------------------------------------------------------------------------ stage: identities
+
+/** Whether the no-laundering checks bind the requester: a governed service account, or a human some policy names. */
+function launderingBinds(request: AdmissionRequest, input: DecisionInput): boolean {
+  if (serviceAccountOf(request.userInfo) !== undefined) return true;
+  return input.policies.some((p) => p.subjects.length > 0 && policyBinds(p, request));
 }
 
 // ------------------------------------------------------------------------------------------------ stage: match
@@ -130,6 +150,8 @@ interface RequestContext {
   lease: KubeObject | null;
   /** The CEL reads of the cluster, recorded as the programs run. */
   lookups: Map<string, Lookup>;
+  /** False for requesters judged only by the effects protect and floors guard. */
+  governed: boolean;
 }
 
 const PODS_WENT: InvariantResult = { result: 'pass', message: 'only the ready count of a matched workload changes' };
@@ -196,10 +218,31 @@ function matchedFor(policy: CompiledPolicy, ctx: RequestContext): Affected[] {
   return matched;
 }
 
+/** The policy as the effect guard applies it: its protect and minAvailable invariants, protect on removals only. */
+function effectView(policy: CompiledPolicy, matched: Affected[]): { policy: CompiledPolicy; matched: Affected[] }[] {
+  const protect = policy.invariants.filter((i) => i.kind === 'protect');
+  const floors = policy.invariants.filter((i) => i.kind === 'minAvailable');
+  const removed = matched.filter((a) => a.effect === 'DELETE' && a.statusOnly !== true);
+  const views: { policy: CompiledPolicy; matched: Affected[] }[] = [];
+  if (protect.length > 0 && removed.length > 0) views.push({ policy: { ...policy, invariants: protect }, matched: removed });
+  if (floors.length > 0) views.push({ policy: { ...policy, invariants: floors }, matched });
+  return views;
+}
+
+/** The policy (or the part of it) that judges this requester, with what it matched; empty when nothing does. */
+function viewsFor(policy: CompiledPolicy, ctx: RequestContext): { binds: boolean; views: { policy: CompiledPolicy; matched: Affected[] }[] } {
+  const binds = ctx.governed && policyBinds(policy, ctx.request);
+  // A governed service account a policy's subjects leave out is not bound by it; everyone else who is not bound (the
+  // controllers, admins, impersonated identities) still meets its protect and floors.
+  if (!binds && ctx.governed && serviceAccountOf(ctx.request.userInfo) !== undefined) return { binds, views: [] };
+  const all = relevantMatches(policy, matchedFor(policy, ctx), ctx);
+  if (all.length === 0) return { binds, views: [] };
+  return { binds, views: binds ? [{ policy, matched: all }] : effectView(policy, all) };
+}
+
 function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {
-  if (!policyBinds(policy, ctx.request)) return;
-  const matched = relevantMatches(policy, matchedFor(policy, ctx), ctx);
-  if (matched.length === 0) return;
+  const { binds, views } = viewsFor(policy, ctx);
+  if (views.length === 0) return;
   const conditions = evaluateConditions(policy, { now: ctx.now, metrics: ctx.input.metrics, vars: ctx.vars });
   out.conditionChecks.push(...conditions.checks);
   if (!conditions.applies) {
@@ -209,7 +252,19 @@ function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: Policy
   }
   out.readsState = true;
   out.consulted.push(policy);
-  for (const [name, r] of invariantsOf(policy, matched, ctx).results) recordInvariant(policy, { name, r, matched }, out);
+  for (const view of views) {
+    for (const [name, r] of invariantsOf(view.policy, view.matched, ctx).results) {
+      const guarded = binds || r.result !== 'fail' ? r : { ...r, message: `${r.message}; ${effectHint(policy, ctx.request)}` };
+      recordInvariant(view.policy, { name, r: guarded, matched: view.matched }, out);
+    }
+  }
+}
+
+/** What a user reads on a removal the effect guard stopped: that it holds for everyone, and what lifts it. */
+function effectHint(policy: CompiledPolicy, request: AdmissionRequest): string {
+  const sa = serviceAccountOf(request.userInfo);
+  const subject = sa !== undefined ? `{kind: ServiceAccount, namespace: ${sa.namespace}, name: ${sa.name}}` : `{kind: User, name: ${request.userInfo.username}}`;
+  return `guarded whoever removes it (a controller, an admin, an impersonated identity); a SutureException with policies: [${policy.name}] and subjects: [${subject}] lifts it`;
 }
 
 /**
@@ -306,10 +361,12 @@ function leaseText(v: LeaseViolation): string {
 interface Verdictable {
   leaseViolations: LeaseViolation[];
   violations: Violation[];
+  /** What the request would do to create or empower an ungoverned identity. */
+  identityViolations: string[];
 }
 
 function verdictOf(v: Verdictable): Verdict {
-  if (v.leaseViolations.length > 0) return Verdicts.Deny;
+  if (v.leaseViolations.length > 0 || v.identityViolations.length > 0) return Verdicts.Deny;
   const denying = v.violations.filter((x) => x.enforcement === 'Deny');
   if (denying.some((x) => !x.error)) return Verdicts.Deny;
   if (denying.length > 0) return Verdicts.Error;
@@ -321,7 +378,8 @@ function verdictOf(v: Verdictable): Verdict {
 function messageOf(request: AdmissionRequest, v: Verdictable & { verdict: Verdict; impact: Impact; id: string }): string {
   if (v.verdict === Verdicts.Allow) return '';
   const head = `${describeRequest(request)} by ${request.userInfo.username}`;
-  const reasons = [...v.leaseViolations.map(leaseText), ...v.violations.filter((x) => x.enforcement === 'Deny').map(violationText)];
+  const identities = v.identityViolations.map((x) => `Suture identities: ${x} (a SutureException with policies: [${IDENTITIES_POLICY}] lifts it)`);
+  const reasons = [...identities, ...v.leaseViolations.map(leaseText), ...v.violations.filter((x) => x.enforcement === 'Deny').map(violationText)];
   const warned = v.violations.filter((x) => x.enforcement !== 'Deny').map(violationText);
   const all = reasons.length > 0 ? reasons : warned;
   const outcome = v.verdict === Verdicts.Deny || v.verdict === Verdicts.Error ? 'denied' : v.verdict === Verdicts.Warn ? 'warned' : 'audited';
@@ -357,7 +415,7 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
     now,
   });
   const statusOnly = impact.affected.some((a) => a.statusOnly === true);
-  return { request, input, impact, groups, leases, matchedBySignature: new Map(), statusOnly, writes: new WeakMap(), before, after, now, vars, lease, lookups };
+  return { request, input, impact, groups, leases, matchedBySignature: new Map(), statusOnly, writes: new WeakMap(), before, after, now, vars, lease, lookups, governed: true };
 }
 
 /**
@@ -409,6 +467,12 @@ function applyExceptions(ctx: RequestContext, v: Verdictable, checks: CheckResul
   };
   v.violations = v.violations.filter((x) => !liftPolicy(x));
   v.leaseViolations = v.leaseViolations.filter((x) => !liftLease(x));
+  const identities = active.find((a) => a.ex.policies.includes(IDENTITIES_POLICY) && exceptionCovers(a.ex, a.subjectOk, ctx.impact.affected, ctx.before));
+  if (identities !== undefined && v.identityViolations.length > 0) {
+    used.add(identities.ex.name);
+    checks.push({ source: `exception/${identities.ex.name}`, result: 'excepted', message: `lifts ${IDENTITIES_POLICY} (${identities.ex.reason})` });
+    v.identityViolations = [];
+  }
   return [...used];
 }
 
@@ -475,30 +539,44 @@ function respond(ctx: RequestContext, found: { state: Verdictable; outcome: Poli
 export function decide(request: AdmissionRequest, input: DecisionInput, now: Date, options: DecideOptions = {}): Decision {
   const exempt = exemptReason(request, input);
   if (exempt !== undefined) return exemptDecision(request, exempt);
-  const ctx = requestContext(request, input, now.getTime());
+  const ungoverned = ungovernedReason(request, input);
+  const ctx = { ...requestContext(request, input, now.getTime()), governed: ungoverned === undefined };
   const trace: StageRecord[] = [
-    { stage: 'exempt', summary: `${request.userInfo.username} is governed`, checks: [] },
+    { stage: 'exempt', summary: ungoverned ?? `${request.userInfo.username} is governed`, checks: [] },
     { stage: 'impact', summary: impactPhrase(ctx.impact), checks: [] },
   ];
-  const leases = checkLeases(request, ctx.impact, ctx.leases, ctx.before);
-  const stamp = stampPatch(request, ctx.leases, ctx.before);
-  trace.push({ stage: 'leases', summary: `${leases.violations.length} lease violation(s)`, checks: leases.checks });
+  const { identityViolations, leases, stamp } = governedStages(ctx, trace);
 
   const outcome = evaluatePolicies(ctx);
   trace.push({ stage: 'conditions', summary: `${outcome.conditionChecks.length} condition(s) evaluated`, checks: outcome.conditionChecks });
   trace.push({ stage: 'invariants', summary: `${outcome.violations.length} violation(s)`, checks: outcome.checks });
 
-  const onlyAverts = outcome.averts.length > 0 && outcome.violations.length === 0 && leases.violations.length === 0;
+  const onlyAverts = outcome.averts.length > 0 && outcome.violations.length === 0 && leases.violations.length === 0 && identityViolations.length === 0;
   const averted = options.avert !== false && onlyAverts ? avertedDecision(request, input, now, outcome) : undefined;
   if (averted !== undefined) return { ...averted, patch: [...stamp, ...averted.patch] };
 
-  const state: Verdictable = { violations: outcome.violations, leaseViolations: leases.violations };
+  const state: Verdictable = { violations: outcome.violations, leaseViolations: leases.violations, identityViolations };
   // Reached with averts only when re-checking, when the re-check failed, or when something else denies anyway.
   state.violations.push(...outcome.averts.map((a) => unavertable(a, input)));
   const exceptionChecks: CheckResult[] = [];
   const exceptionsUsed = applyExceptions(ctx, state, exceptionChecks);
   trace.push({ stage: 'exceptions', summary: `${exceptionsUsed.length} exception(s) used`, checks: exceptionChecks });
   return respond(ctx, { state, outcome, stamp, exceptionsUsed }, trace);
+}
+
+/** The stages that bind governed identities only: identities (no laundering) and leases. */
+function governedStages(ctx: RequestContext, trace: StageRecord[]): { identityViolations: string[]; leases: ReturnType<typeof checkLeases>; stamp: JsonPatchOperation[] } {
+  const { request, input } = ctx;
+  if (!ctx.governed) {
+    trace.push({ stage: 'identities', summary: 'not governed', checks: [] });
+    trace.push({ stage: 'leases', summary: 'leases bind governed identities only', checks: [] });
+    return { identityViolations: [], leases: { violations: [], checks: [] }, stamp: [] };
+  }
+  const identityViolations = launderingBinds(request, input) ? launderingViolations(request, input.identities) : [];
+  trace.push({ stage: 'identities', summary: `${identityViolations.length} identity violation(s)`, checks: identityViolations.map((m) => ({ source: IDENTITIES_POLICY, result: 'fail', message: m })) });
+  const leases = checkLeases(request, ctx.impact, ctx.leases, ctx.before);
+  trace.push({ stage: 'leases', summary: `${leases.violations.length} lease violation(s)`, checks: leases.checks });
+  return { identityViolations, leases, stamp: stampPatch(request, ctx.leases, ctx.before) };
 }
 
 /** An avert that re-checking could not confirm counts as the failure it tried to avert. */

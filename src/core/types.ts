@@ -155,7 +155,7 @@ export interface CheckResult {
 
 /** One stage of the admission pipeline and what it saw. */
 export interface StageRecord {
-  stage: 'exempt' | 'match' | 'leases' | 'impact' | 'invariants' | 'conditions' | 'exceptions' | 'respond';
+  stage: 'exempt' | 'identities' | 'match' | 'leases' | 'impact' | 'invariants' | 'conditions' | 'exceptions' | 'respond';
   summary: string;
   checks: CheckResult[];
 }

@@ -7,9 +7,19 @@
 //    (a namespace, an owner, a CRD), and what a cascade reaches is only known from the request's impact.
 // Kinds the catalog does not know (a CRD not installed yet) fall back to every resource of their group: intercepting
 // too much is safe, too little is not.
-// `matchConditions` (CEL on request.userInfo) keep ungoverned identities from ever reaching Suture; the namespace
-// selector excludes Suture's own namespace and kube-system. With no policies and no leases the governed webhooks keep
-// no rules; the objects webhook (Suture's own kinds, from everyone) is always there.
+// `matchConditions` (CEL on request.userInfo) keep ungoverned identities from ever reaching the governed webhooks.
+// Exemptions are by requester, never by the object's namespace: no namespaceSelector, so a governed identity writing
+// into kube-system is judged (DESIGN.md, Identities). Wherever pods are judged, `pods/eviction` CREATE is too (an
+// eviction removes its pod). Two more webhooks, each with tight rules and matchConditions:
+//  - `identities.suture.dev`: governed identities creating or empowering an ungoverned one (anything that runs or
+//    authenticates as a service account of an exempt namespace, bindings to exempt subjects); only requests into
+//    exempt namespaces and RBAC bindings reach it;
+//  - `effects.suture.dev`: the effect is guarded whoever performs it. DELETE (and evictions, and replica reductions
+//    for floors) of the objects a `protect` or `minAvailable` policy matches, from every requester that is not governed
+//    (the garbage collector, the namespace controller, workload controllers, admins, impersonated identities); the
+//    matchConditions carry the policies' namespaces, names and labels, so nothing else is ever sent.
+// With no policies and no leases the governed webhooks keep no rules; the objects webhook (Suture's own kinds, from
+// everyone) is always there.
 import { GROUP, KINDS } from '../../api/schema.js';
 import type { FailurePolicy, KubeObject, ObjectSelector, Subject, SutureLease } from '../../api/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/constants.js';
@@ -19,6 +29,8 @@ import { type KindCatalog, resolveResources } from './kinds.js';
 export const VALIDATE_WEBHOOK = 'validate.suture.dev';
 export const MUTATE_WEBHOOK = 'mutate.suture.dev';
 export const OBJECTS_WEBHOOK = 'objects.suture.dev';
+export const IDENTITIES_WEBHOOK = 'identities.suture.dev';
+export const EFFECTS_WEBHOOK = 'effects.suture.dev';
 export const WebhookPaths = { validate: '/validate', mutate: '/mutate', objects: '/validate-objects' } as const;
 export const DEFAULT_CONFIGURATION_NAME = 'suture';
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -37,7 +49,7 @@ export interface WebhookConfig {
   failurePolicy?: FailurePolicy;
   /** Default 10 (the API server allows 1-30). */
   timeoutSeconds?: number;
-  /** Service accounts here are not governed, and requests in these namespaces are not sent (kube-system, Suture's own). */
+  /** Service accounts here are not governed (kube-system, Suture's own); their effects on protected objects still are. */
   exemptNamespaces: readonly string[];
   /** Users and groups never sent to Suture (break-glass admins, Suture's own identity outside the cluster). */
   exemptUsers?: readonly string[];
@@ -143,12 +155,27 @@ function renderRules(table: RuleTable): WebhookRule[] {
   return rules;
 }
 
+/** Whether the table reaches pods (by name, or through a wildcard of the core group or of every group). */
+function reachesPods(table: RuleTable): boolean {
+  const core = table.get('');
+  return core?.has('pods') === true || core?.has('*') === true || table.get('*')?.has('*') === true;
+}
+
+/** An eviction is a CREATE of pods/eviction that removes the pod: judged wherever pods are. */
+function addEviction(table: RuleTable): void {
+  if (reachesPods(table)) add(table, '', 'pods/eviction', ['CREATE']);
+}
+
 /** The rules of the governed validating webhook. */
 export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
   const table: RuleTable = new Map();
   for (const p of inputs.policies) for (const sel of p.match) addSelector(table, sel, policyOperations(p), inputs.catalog);
   for (const lease of inputs.leases) for (const res of lease.spec.resources) addSelector(table, res, ALL_OPERATIONS, inputs.catalog);
   const deletes = inputs.leases.length > 0 || inputs.policies.some((p) => policyOperations(p).includes('DELETE'));
+  // Before the DELETE wildcard (which is about cascades): pods judged by name, or through a floor on their owners.
+  const floorsOnWorkloads = inputs.policies.some((p) => guardsEffects(p).floor && policyOperations(p).includes('DELETE') && p.match.some((sel) => targetsOf(sel, inputs.catalog).some(isWorkload)));
+  if (floorsOnWorkloads) add(table, '', 'pods', ['DELETE']);
+  addEviction(table);
   if (deletes) add(table, '*', '*', ['DELETE']);
   // Controllers act on what a request configures (core/impact.ts): an HPA sets its target's replicas, and a removed
   // pod lowers its workload's ready count. So wherever removals or floors are judged, HPAs reach Suture, and pod
@@ -178,6 +205,92 @@ export function mutatingRules(inputs: WebhookInputs): WebhookRule[] {
   }
   dropCovered(table);
   return renderRules(table);
+}
+
+/** What a governed identity may not write into an exempt namespace: whatever runs or authenticates as its accounts. */
+const RUNS_AS: readonly { group: string; resources: string[]; ops: Operation[] }[] = [
+  { group: '', resources: ['serviceaccounts', 'serviceaccounts/token', 'secrets'], ops: ['CREATE'] },
+  { group: '', resources: ['pods', 'pods/ephemeralcontainers', 'podtemplates', 'replicationcontrollers'], ops: ['CREATE', 'UPDATE'] },
+  { group: 'apps', resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], ops: ['CREATE', 'UPDATE'] },
+  { group: 'batch', resources: ['cronjobs', 'jobs'], ops: ['CREATE', 'UPDATE'] },
+  { group: 'rbac.authorization.k8s.io', resources: ['clusterrolebindings', 'rolebindings', 'roles'], ops: ['CREATE', 'UPDATE'] },
+];
+
+/** The rules of the identities webhook: the same whatever the policies say (it is built in, not a guardrail). */
+export function identityRules(): WebhookRule[] {
+  const table: RuleTable = new Map();
+  for (const r of RUNS_AS) for (const resource of r.resources) add(table, r.group, resource, r.ops);
+  return renderRules(table);
+}
+
+// ------------------------------------------------------------------------------------------------ effects
+
+/** Workload kinds whose pods count toward a floor on them. */
+const WORKLOAD_RESOURCES: Readonly<Record<string, readonly string[]>> = { apps: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], '': ['replicationcontrollers'] };
+/** Kinds with a spec.replicas a floor can see reduced (main resource and scale subresource). */
+const SCALABLE = new Set(['apps/deployments', 'apps/replicasets', 'apps/statefulsets', '/replicationcontrollers']);
+
+/** One selector of a `protect` or floor policy and the resources it reaches: what the effects webhook must see. */
+export interface EffectTarget {
+  group: string;
+  /** A resource, or "*" for every resource of the group (group "*": every group). */
+  resource: string;
+  selector: ObjectSelector;
+  /** Only namespaces can be told (pods of a floored workload: their labels are the template's, not the selector's). */
+  namespaceOnly?: boolean;
+}
+
+function guardsEffects(p: CompiledPolicy): { protect: boolean; floor: boolean } {
+  return { protect: p.invariants.some((i) => i.kind === 'protect'), floor: p.invariants.some((i) => i.kind === 'minAvailable') };
+}
+
+function targetsOf(sel: ObjectSelector, catalog: KindCatalog): EffectTarget[] {
+  const kinds = sel.kinds ?? [];
+  const { resources } = resolveResources({ apiGroups: sel.apiGroups, kinds: kinds.includes('*') ? [] : kinds }, catalog);
+  const reached = resources.length > 0 ? resources : groupsOf(sel).map((group) => ({ group, resource: '*' }));
+  return reached.map((r) => ({ group: r.group, resource: r.resource, selector: sel }));
+}
+
+function isWorkload(t: EffectTarget): boolean {
+  return t.resource === '*' ? t.group === '*' || t.group === 'apps' : (WORKLOAD_RESOURCES[t.group] ?? []).includes(t.resource);
+}
+
+interface EffectsOut {
+  table: RuleTable;
+  targets: EffectTarget[];
+}
+
+/** One target of a policy: its removals, its replica reductions (floors), and its pods' removals (floors on owners). */
+function addTargetEffects(t: EffectTarget, how: { deletes: boolean; reductions: boolean; floor: boolean }, out: EffectsOut): void {
+  out.targets.push(t);
+  if (how.deletes) add(out.table, t.group, t.resource, ['DELETE']);
+  if (how.reductions && SCALABLE.has(`${t.group}/${t.resource}`)) {
+    add(out.table, t.group, t.resource, ['UPDATE']);
+    add(out.table, t.group, `${t.resource}/scale`, ['UPDATE']);
+  }
+  if (how.floor && how.deletes && isWorkload(t)) {
+    // Removing or evicting a pod lowers its owner's ready count.
+    out.targets.push({ group: '', resource: 'pods', selector: { namespaces: t.selector.namespaces }, namespaceOnly: true });
+    add(out.table, '', 'pods', ['DELETE']);
+  }
+}
+
+/** Adds what one protect or floor policy needs the effects webhook to see. */
+function addPolicyEffects(p: CompiledPolicy, catalog: KindCatalog, out: EffectsOut): void {
+  const g = guardsEffects(p);
+  const ops = policyOperations(p);
+  const how = { deletes: ops.includes('DELETE'), reductions: g.floor && ops.includes('UPDATE'), floor: g.floor };
+  if (!(g.protect || g.floor) || !(how.deletes || how.reductions)) return;
+  for (const sel of p.match) for (const t of targetsOf(sel, catalog)) addTargetEffects(t, how, out);
+}
+
+/** What the effects webhook intercepts: the targets (for its matchConditions) and the rules. */
+export function effectTargets(inputs: WebhookInputs): { targets: EffectTarget[]; rules: WebhookRule[] } {
+  const out: EffectsOut = { table: new Map(), targets: [] };
+  for (const p of inputs.policies) addPolicyEffects(p, inputs.catalog, out);
+  addEviction(out.table);
+  dropCovered(out.table);
+  return { targets: out.targets, rules: renderRules(out.table) };
 }
 
 // ------------------------------------------------------------------------------------------------ identities
@@ -234,13 +347,84 @@ interface MatchCondition {
   expression: string;
 }
 
-function matchConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCondition[] {
-  const conditions: MatchCondition[] = [{ name: 'governed-identity', expression: governedExpression(inputs, config.exemptNamespaces) }];
+function exemptConditions(config: WebhookConfig): MatchCondition[] {
+  const conditions: MatchCondition[] = [];
   const users = config.exemptUsers ?? [];
   const groups = config.exemptGroups ?? [];
   if (users.length > 0) conditions.push({ name: 'not-exempt-user', expression: `!(${USERNAME} in ${celList(users)})` });
   if (groups.length > 0) conditions.push({ name: 'not-exempt-group', expression: `!(has(${GROUPS}) && ${GROUPS}.exists(g, g in ${celList(groups)}))` });
   return conditions;
+}
+
+function matchConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCondition[] {
+  return [{ name: 'governed-identity', expression: governedExpression(inputs, config.exemptNamespaces) }, ...exemptConditions(config)];
+}
+
+/** Identities: only writes into an exempt namespace, and RBAC bindings anywhere (their subjects may be exempt). */
+function identityConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCondition[] {
+  const exempt = celList(config.exemptNamespaces);
+  const scope = `request.namespace in ${exempt} || request.resource.resource in ['clusterrolebindings', 'rolebindings']`;
+  return [...matchConditions(inputs, config), { name: 'into-exempt-namespace-or-binding', expression: scope }];
+}
+
+const SUBRESOURCE = "(has(request.subResource) && request.subResource != '')";
+const TARGET = '(oldObject != null ? oldObject : object)';
+const LABELS = `(has(${TARGET}.metadata.labels) ? ${TARGET}.metadata.labels : {})`;
+
+function requirementCel(r: { key: string; operator: string; values?: string[] | undefined }): string {
+  const key = celString(r.key);
+  const values = celList(r.values ?? []);
+  switch (r.operator) {
+    case 'In':
+      return `(${key} in ${LABELS} && ${LABELS}[${key}] in ${values})`;
+    case 'NotIn':
+      return `(!(${key} in ${LABELS}) || !(${LABELS}[${key}] in ${values}))`;
+    case 'Exists':
+      return `${key} in ${LABELS}`;
+    case 'DoesNotExist':
+      return `!(${key} in ${LABELS})`;
+    default:
+      return 'true';
+  }
+}
+
+function nameCel(sel: ObjectSelector): string[] {
+  const names = [...(sel.names ?? []).map((n) => `request.name == ${celString(n)}`), ...(sel.namePrefixes ?? []).map((n) => `request.name.startsWith(${celString(n)})`)];
+  return names.length > 0 ? [`(${names.join(' || ')})`] : [];
+}
+
+function labelCel(sel: ObjectSelector): string[] {
+  const labels = [
+    ...Object.entries(sel.selector?.matchLabels ?? {}).map(([k, v]) => requirementCel({ key: k, operator: 'In', values: [v] })),
+    ...(sel.selector?.matchExpressions ?? []).map(requirementCel),
+  ];
+  // A subresource (eviction, scale) carries no labels of its object: only its name and namespace can be told.
+  return labels.length > 0 ? [`(${SUBRESOURCE} || (${labels.join(' && ')}))`] : [];
+}
+
+/** The CEL of "the request's object may match this target": group/resource, namespace, name and labels. */
+function targetCel(t: EffectTarget): string {
+  const parts: string[] = [];
+  if (t.group !== '*') parts.push(`request.resource.group == ${celString(t.group)}`);
+  if (t.resource !== '*') parts.push(`request.resource.resource == ${celString(t.resource)}`);
+  const namespaces = t.selector.namespaces ?? [];
+  if (namespaces.length > 0) parts.push(`request.namespace in ${celList(namespaces)}`);
+  if (t.namespaceOnly !== true) parts.push(...nameCel(t.selector), ...labelCel(t.selector));
+  return parts.length === 0 ? 'true' : `(${parts.join(' && ')})`;
+}
+
+/** Effects: everyone the governed webhook does not see, on objects a protect or floor policy may match. */
+function effectConditions(inputs: WebhookInputs, config: WebhookConfig, targets: readonly EffectTarget[]): MatchCondition[] {
+  const unique = [...new Set(targets.map(targetCel))];
+  const reduces =
+    "request.operation != 'UPDATE' || (has(object.spec) && has(oldObject.spec) && has(oldObject.spec.replicas) && " +
+    '(!has(object.spec.replicas) || int(object.spec.replicas) < int(oldObject.spec.replicas)))';
+  return [
+    { name: 'not-governed', expression: `!(${governedExpression(inputs, config.exemptNamespaces)})` },
+    ...exemptConditions(config),
+    { name: 'protected-target', expression: unique.length === 0 ? 'false' : unique.includes('true') ? 'true' : unique.join(' || ') },
+    { name: 'removes-or-reduces', expression: reduces },
+  ];
 }
 
 // ------------------------------------------------------------------------------------------------ configurations
@@ -264,14 +448,14 @@ function common(config: WebhookConfig, path: string): Record<string, unknown> {
   };
 }
 
-function governedWebhook(name: string, rules: WebhookRule[], inputs: WebhookInputs, config: WebhookConfig): Record<string, unknown> {
-  const excluded = [...new Set(config.exemptNamespaces)].sort();
+/** Every namespace: exemptions are by requester (matchConditions), never by the namespace of the object written. */
+function governedWebhook(name: string, rules: WebhookRule[], conditions: MatchCondition[], config: WebhookConfig): Record<string, unknown> {
   return {
     name,
     ...common(config, name === MUTATE_WEBHOOK ? WebhookPaths.mutate : WebhookPaths.validate),
     ...(rules.length === 0 ? {} : { rules }),
-    namespaceSelector: excluded.length === 0 ? {} : { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excluded }] },
-    matchConditions: matchConditions(inputs, config),
+    namespaceSelector: {},
+    matchConditions: conditions,
   };
 }
 
@@ -295,20 +479,30 @@ export interface WebhookConfigurations {
   mutating: KubeObject;
 }
 
-/** Both configurations: validating (`validate.suture.dev`, `objects.suture.dev`) and mutating (`mutate.suture.dev`). */
+/**
+ * Both configurations: validating (`validate.suture.dev`, `identities.suture.dev`, `effects.suture.dev`,
+ * `objects.suture.dev`) and mutating (`mutate.suture.dev`).
+ */
 export function buildWebhookConfigurations(inputs: WebhookInputs, config: WebhookConfig): WebhookConfigurations {
+  const effects = effectTargets(inputs);
+  const governed = matchConditions(inputs, config);
   return {
     validating: {
       apiVersion: ADMISSION_API_VERSION,
       kind: 'ValidatingWebhookConfiguration',
       metadata: metadata(config),
-      webhooks: [governedWebhook(VALIDATE_WEBHOOK, validatingRules(inputs), inputs, config), objectsWebhook(config)],
+      webhooks: [
+        governedWebhook(VALIDATE_WEBHOOK, validatingRules(inputs), governed, config),
+        governedWebhook(IDENTITIES_WEBHOOK, identityRules(), identityConditions(inputs, config), config),
+        governedWebhook(EFFECTS_WEBHOOK, effects.rules, effectConditions(inputs, config, effects.targets), config),
+        objectsWebhook(config),
+      ],
     },
     mutating: {
       apiVersion: ADMISSION_API_VERSION,
       kind: 'MutatingWebhookConfiguration',
       metadata: metadata(config),
-      webhooks: [{ ...governedWebhook(MUTATE_WEBHOOK, mutatingRules(inputs), inputs, config), reinvocationPolicy: 'IfNeeded' }],
+      webhooks: [{ ...governedWebhook(MUTATE_WEBHOOK, mutatingRules(inputs), governed, config), reinvocationPolicy: 'IfNeeded' }],
     },
   };
 }

@@ -80,21 +80,65 @@ const protectPvcs = compiled('protect-data', {
 describe('core/decide', () => {
   describe('exempt', () => {
     const data = pvc('prod', 'data-0', { app: 'db' });
-    const cases: Array<[string, AdmissionRequest]> = [
-      ['kube-system service accounts', deleteRequest(data, saUser('kube-system', 'generic-garbage-collector'))],
-      ["Suture's own namespace", deleteRequest(data, saUser('suture-system', 'suture'))],
-    ];
-    for (const [name, request] of cases) {
-      it(`lets ${name} through without looking further`, () => {
-        const d = run(request, { objects: [data], policies: [protectPvcs] });
+    const loose = pvc('prod', 'scratch-0', { app: 'scratch' });
+
+    it('lets configured exempt users and groups through without looking further', () => {
+      const w = { objects: [data], policies: [protectPvcs] };
+      const i = { ...input(w), identities: { exemptNamespaces: ['kube-system'], exemptUsers: ['break-glass'], exemptGroups: ['ops-oncall'] } };
+      for (const user of [human('break-glass'), human('bob', ['ops-oncall'])]) {
+        const d = decide(deleteRequest(data, user), i, NOW);
         expect(d.allowed).to.equal(true);
         expect(d.trace.map((s) => s.stage)).to.deep.equal(['exempt']);
+      }
+    });
+
+    const ungoverned: Array<[string, AdmissionRequest['userInfo']]> = [
+      ['the garbage collector (kube-system)', saUser('kube-system', 'generic-garbage-collector')],
+      ["Suture's own namespace", saUser('suture-system', 'suture')],
+      ['an admin no policy names', human('system:admin', ['system:masters'])],
+    ];
+    for (const [name, user] of ungoverned) {
+      it(`guards the effect whoever performs it: ${name} may not remove a protected PVC`, () => {
+        const d = run(deleteRequest(data, user), { objects: [data], policies: [protectPvcs] });
+        expect(d.allowed).to.equal(false);
+        expect(d.message).to.include('protect-data').and.include('guarded whoever removes it').and.include('SutureException with policies: [protect-data]');
+        expect(d.message).to.include(user.username);
+      });
+
+      it(`${name} removes what no protect policy matches`, () => {
+        expect(run(deleteRequest(loose, user), { objects: [data, loose], policies: [protectPvcs] }).allowed).to.equal(true);
       });
     }
 
-    it('does not bind humans to a policy without subjects', () => {
-      const d = run(deleteRequest(data, human('alice')), { objects: [data], policies: [protectPvcs] });
+    it('an ungoverned requester is judged by protect and floors only, and protect only on removals', () => {
+      const strict = compiled('strict', {
+        match: [{ apiGroups: [''], kinds: ['PersistentVolumeClaim'] }],
+        invariants: [{ name: 'keep', protect: {} }, { name: 'class-fixed', immutable: { paths: ['/metadata/labels/tier'] } }],
+      });
+      const changed = edited(data, (o) => (o.metadata.labels = { app: 'db', tier: 'gold' }));
+      const gc = saUser('kube-system', 'generic-garbage-collector');
+      expect(run(updateRequest(data, changed, gc), { objects: [data], policies: [strict] }).allowed).to.equal(true);
+      expect(run(updateRequest(data, changed, operator), { objects: [data], policies: [strict] }).allowed).to.equal(false);
+    });
+
+    it('leases bind governed identities only', () => {
+      const s = secret('prod', 'pg-secret');
+      const l = lease('db-system', 'pg', { holder: saSubject('db-system', 'pg'), resources: [{ apiGroups: [''], kinds: ['Secret'], namespaces: ['prod'] }] });
+      expect(run(deleteRequest(s, saUser('kube-system', 'namespace-controller')), { objects: [s], leases: [l] }).allowed).to.equal(true);
+      expect(run(deleteRequest(s, operator), { objects: [s], leases: [l] }).allowed).to.equal(false);
+    });
+
+    it('an exception naming the controller lifts the guard', () => {
+      const ex = exception('restore', { policies: ['protect-data'], subjects: [{ kind: 'ServiceAccount', namespace: 'kube-system', name: 'generic-garbage-collector' }], expiresAt: '2026-11-23T10:00:00Z', reason: 'INC-1' });
+      const d = run(deleteRequest(data, saUser('kube-system', 'generic-garbage-collector')), { objects: [data], policies: [protectPvcs], exceptions: [ex] });
       expect(d.allowed).to.equal(true);
+      expect(d.exceptionsUsed).to.deep.equal(['restore']);
+    });
+
+    it('binds humans a policy does not name only through the effect guard', () => {
+      const immutable = compiled('labels-fixed', { match: [{ apiGroups: [''], kinds: ['PersistentVolumeClaim'] }], invariants: [{ name: 'fixed', immutable: { paths: ['/metadata/labels/app'] } }] });
+      const changed = edited(data, (o) => (o.metadata.labels = { app: 'other' }));
+      expect(run(updateRequest(data, changed, human('alice')), { objects: [data], policies: [immutable] }).allowed).to.equal(true);
     });
 
     it('binds a human a policy names', () => {

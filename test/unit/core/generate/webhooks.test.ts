@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { SutureLease, SuturePolicy, SuturePolicySpec } from '../../../../src/api/types.js';
 import { kindCatalog } from '../../../../src/core/generate/kinds.js';
 import type { WebhookConfig, WebhookInputs } from '../../../../src/core/generate/webhooks.js';
-import { buildWebhookConfigurations, governedExpression, mutatingRules, validatingRules } from '../../../../src/core/generate/webhooks.js';
+import { buildWebhookConfigurations, effectTargets, governedExpression, identityRules, mutatingRules, validatingRules } from '../../../../src/core/generate/webhooks.js';
 import { type CompiledPolicy, compilePolicy } from '../../../../src/core/policy.js';
 import { BUILTIN_KINDS } from '../../../../src/core/snapshot.js';
 import { expectGolden } from './golden.js';
@@ -58,9 +58,10 @@ describe('core/generate/webhooks', () => {
     const { validating, mutating } = buildWebhookConfigurations(empty, local);
     expectGolden('webhooks-empty', [validating, mutating]);
     const hooks = validating['webhooks'] as { name: string; rules?: unknown[]; clientConfig: { url: string } }[];
-    expect(hooks.map((h) => h.name)).to.deep.equal(['validate.suture.dev', 'objects.suture.dev']);
+    expect(hooks.map((h) => h.name)).to.deep.equal(['validate.suture.dev', 'identities.suture.dev', 'effects.suture.dev', 'objects.suture.dev']);
     expect(hooks[0]?.rules).to.equal(undefined);
-    expect(hooks.map((h) => h.clientConfig.url)).to.deep.equal(['https://127.0.0.1:9443/validate', 'https://127.0.0.1:9443/validate-objects']);
+    expect(hooks[2]?.rules).to.equal(undefined);
+    expect(hooks.map((h) => h.clientConfig.url)).to.deep.equal(['https://127.0.0.1:9443/validate', 'https://127.0.0.1:9443/validate', 'https://127.0.0.1:9443/validate', 'https://127.0.0.1:9443/validate-objects']);
   });
 
   it('golden: policies and a lease, in-cluster service', () => {
@@ -81,6 +82,50 @@ describe('core/generate/webhooks', () => {
       // scale-downs, ownerReference and finalizer changes can remove objects: every update but of status
       { apiGroups: ['*'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['*', '*/scale'], scope: '*' },
     ]);
+  });
+
+  it('eviction wherever pods are judged: by a policy on pods, a lease on pods, a floor on their owners; not otherwise', () => {
+    const evicts = (inputs: WebhookInputs): boolean => validatingRules(inputs).some((r) => r.resources.includes('pods/eviction') && r.operations.includes('CREATE'));
+    const pods = policy('pods', { match: [{ apiGroups: [''], kinds: ['Pod'], namespaces: ['prod'] }], operations: ['DELETE'] });
+    const podLease: SutureLease = { ...lease, spec: { ...lease.spec, resources: [{ apiGroups: [''], kinds: ['Pod'], namespaces: ['prod'] }] } };
+    const floor = policy('floor', { match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'] }], operations: ['DELETE', 'UPDATE'], invariants: [{ name: 'two', minAvailable: { count: 2 } }] });
+    expect(evicts({ policies: [pods], leases: [], catalog })).to.equal(true);
+    expect(evicts({ policies: [], leases: [podLease], catalog })).to.equal(true);
+    expect(evicts({ policies: [floor], leases: [], catalog })).to.equal(true);
+    expect(evicts({ policies: [protectPvcs], leases: [lease], catalog })).to.equal(false);
+  });
+
+  it('identities webhook: a fixed set of rules, only governed identities writing into exempt namespaces or binding', () => {
+    expect(identityRules().flatMap((r) => r.resources)).to.include.members(['serviceaccounts', 'serviceaccounts/token', 'pods', 'jobs', 'clusterrolebindings', 'rolebindings']);
+    const hooks = buildWebhookConfigurations(empty, local).validating['webhooks'] as { name: string; namespaceSelector: unknown; matchConditions?: { name: string; expression: string }[] }[];
+    const identities = hooks.find((h) => h.name === 'identities.suture.dev');
+    expect(identities?.matchConditions?.map((c) => c.name)).to.deep.equal(['governed-identity', 'into-exempt-namespace-or-binding']);
+    expect(identities?.matchConditions?.[1]?.expression).to.equal("request.namespace in ['kube-system', 'suture-system'] || request.resource.resource in ['clusterrolebindings', 'rolebindings']");
+    // exemptions are by requester: no governed webhook skips a namespace
+    for (const h of hooks.filter((x) => x.name !== 'objects.suture.dev')) expect(h.namespaceSelector).to.deep.equal({});
+  });
+
+  it('effects webhook: removals (and floor reductions) of what protect and floors match, from everyone not governed', () => {
+    const floor = policy('floor', { match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], namespaces: ['db'], selector: { matchLabels: { app: 'pg' } } }], operations: ['DELETE', 'UPDATE'], invariants: [{ name: 'two', minAvailable: { count: 2 } }] });
+    const { rules, targets } = effectTargets({ policies: [protectPvcs, floor, widgets], leases: [lease], catalog });
+    expect(rules).to.deep.equal([
+      { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['pods/eviction'], scope: '*' },
+      { apiGroups: [''], apiVersions: ['*'], operations: ['DELETE'], resources: ['persistentvolumeclaims', 'pods'], scope: '*' },
+      { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['statefulsets/scale'], scope: '*' },
+      { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE', 'DELETE'], resources: ['statefulsets'], scope: '*' },
+    ]);
+    expect(targets.map((t) => `${t.group}/${t.resource}`)).to.deep.equal(['/persistentvolumeclaims', 'apps/statefulsets', '/pods']);
+    const hooks = buildWebhookConfigurations({ policies: [protectPvcs, floor], leases: [], catalog }, local).validating['webhooks'] as { name: string; matchConditions: { name: string; expression: string }[] }[];
+    const effects = hooks.find((h) => h.name === 'effects.suture.dev');
+    const byName = Object.fromEntries((effects?.matchConditions ?? []).map((c) => [c.name, c.expression]));
+    expect(byName['not-governed']).to.match(/^!\(/);
+    expect(byName['protected-target']).to.include("request.resource.resource == 'persistentvolumeclaims' && request.namespace in ['prod']");
+    expect(byName['protected-target']).to.include("'app' in (has((oldObject != null ? oldObject : object).metadata.labels)");
+    expect(byName['removes-or-reduces']).to.include('int(object.spec.replicas) < int(oldObject.spec.replicas)');
+  });
+
+  it('effects webhook: no rules when no policy protects or floors anything', () => {
+    expect(effectTargets({ policies: [widgets], leases: [lease], catalog }).rules).to.deep.equal([]);
   });
 
   it('no DELETE wildcard when nothing judges deletes', () => {
