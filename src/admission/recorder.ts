@@ -58,10 +58,23 @@ export class DecisionLog {
   }
 }
 
-/** The object an Event about the request belongs on: the existing target (a subresource's object is not it). */
+/** The object an Event about the request belongs on: the existing target (a subresource's object is not it, but an
+ * eviction's pod is). */
 function targetOf(request: AdmissionRequest): KubeObject | undefined {
+  if (request.subResource === 'eviction' && request.name !== undefined) return { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: request.namespace ?? '', name: request.name } };
   if (request.subResource || request.operation === 'CREATE') return undefined;
   return request.oldObject ?? request.object ?? undefined;
+}
+
+/**
+ * A refused removal inside a namespace is also told on the namespace: a namespace stuck Terminating (its controller's
+ * deletes of a protected object are refused) says why there, with the decision id and what lifts it.
+ */
+function namespaceOf(request: AdmissionRequest): KubeObject | undefined {
+  const removal = request.operation === 'DELETE' || request.subResource === 'eviction';
+  const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
+  if (!removal || isNamespace || request.namespace === undefined || request.namespace === '') return undefined;
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: request.namespace } };
 }
 
 function policyRef(name: string): KubeObject {
@@ -104,5 +117,7 @@ export class DecisionRecorder {
     for (const lease of new Set(decision.leaseViolations.map((v) => v.lease))) this.deps.events.record(leaseRef(lease), event);
     const target = targetOf(request);
     if (target?.metadata.name !== undefined) this.deps.events.record(target, event);
+    const namespace = decision.allowed ? undefined : namespaceOf(request);
+    if (namespace !== undefined) this.deps.events.record(namespace, event);
   }
 }

@@ -1,0 +1,256 @@
+// Issue 9, items 3, 6 and 8 on the real control plane with a real Suture process: the effect is guarded whoever
+// performs it (the garbage collector, the namespace controller, an impersonated identity, an admin), a governed
+// identity cannot launder itself through kube-system, and evictions are judged wherever pods are — all without the
+// guardrail pack. The governed operator is bound to cluster-admin, as many real ones are.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { expect } from 'chai';
+import type { KubeObject } from '../../src/api/types.js';
+import { cluster } from './cluster.js';
+import { WEBHOOK_CONFIGURATIONS, logSince, logSize, startSutureReplicas, type SutureReplicas } from './suture-process.js';
+import { createNamespace, deleteNamespace, eventually, rawRequest, uniqueName, withToken } from './support.js';
+
+type Webhooks = KubeObject & { webhooks?: { name: string; rules?: { operations?: string[]; resources?: string[] }[] }[] };
+type Policy = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
+
+const POLICY = { apiVersion: 'suture.dev/v1alpha1', kind: 'SuturePolicy' } as const;
+const LEASE = { apiVersion: 'suture.dev/v1alpha1', kind: 'SutureLease' } as const;
+
+interface Answer {
+  status: number;
+  message: string;
+}
+
+async function call(kc: KubeConfig, method: string, path: string, options: { body?: unknown; headers?: Record<string, string | string[]> } = {}): Promise<Answer> {
+  const r = await rawRequest(kc, { method, path, ...(options.body === undefined ? {} : { body: options.body }), headers: options.headers ?? {} });
+  const raw = (r.body as { message?: unknown } | null)?.message;
+  return { status: r.status, message: typeof raw === 'string' ? raw : '' };
+}
+
+function saHeaders(namespace: string, name: string): Record<string, string | string[]> {
+  return { 'Impersonate-User': `system:serviceaccount:${namespace}:${name}` };
+}
+
+function pvc(namespace: string, name: string, labels: Record<string, string>): KubeObject {
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { namespace, name, labels }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+}
+
+function pod(namespace: string, name: string, labels: Record<string, string>): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { namespace, name, labels }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } };
+}
+
+function ready(policy: Policy | undefined): boolean {
+  return policy?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Waits until the named webhook of Suture's validating configuration has a rule for `resource` with `operation`. */
+async function webhookCovers(suture: SutureReplicas, webhook: string, resource: string, operation: string): Promise<void> {
+  await eventually(`${webhook} intercepts ${operation} ${resource}`, async () => {
+    const vwc = await suture.client.find<Webhooks>(WEBHOOK_CONFIGURATIONS[0]);
+    const hook = vwc?.webhooks?.find((w) => w.name === webhook);
+    const covers = (values: string[] | undefined, value: string): boolean => [value, '*', '*/*'].some((v) => values?.includes(v) === true);
+    return hook?.rules?.some((r) => covers(r.resources, resource) && covers(r.operations, operation)) ?? false;
+  }, 30_000);
+}
+
+async function present(suture: SutureReplicas, namespace: string, kind: string, name: string): Promise<boolean> {
+  const o = await suture.client.find({ apiVersion: 'v1', kind, namespace, name });
+  return o !== undefined && o.metadata.deletionTimestamp === undefined;
+}
+
+async function eventsAbout(suture: SutureReplicas, kind: string, name: string): Promise<{ reason?: string; message?: string }[]> {
+  const list = await suture.client.list<KubeObject & { reason?: string; message?: string }>('v1', 'Event', { fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
+  return list.items;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real control plane, real Suture)', function () {
+  this.timeout(240_000);
+  let suture: SutureReplicas;
+  let ns: string;
+  let admin: KubeConfig;
+  let operatorToken: KubeConfig;
+  const policy = uniqueName('effects-protect');
+  const cleanup: (() => Promise<unknown>)[] = [];
+
+  before(async function () {
+    this.timeout(200_000);
+    admin = cluster().kubeConfig;
+    suture = await startSutureReplicas(1);
+    ns = await createNamespace(admin, 'effects');
+    const crb = uniqueName('effects-operator-admin');
+    await suture.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: ns, name: 'operator' } });
+    await suture.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: ns, name: 'holder' } });
+    await suture.client.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: crb },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', namespace: ns, name: 'operator' }],
+    });
+    cleanup.push(() => suture.client.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: crb }));
+    const token = await rawRequest(admin, { method: 'POST', path: `/api/v1/namespaces/${ns}/serviceaccounts/operator/token`, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } } });
+    operatorToken = withToken(admin, 'operator', (token.body as { status: { token: string } }).status.token);
+
+    await suture.client.create({
+      ...POLICY,
+      metadata: { name: policy },
+      spec: {
+        match: [
+          { apiGroups: [''], kinds: ['PersistentVolumeClaim', 'Pod'], namespaces: [ns], selector: { matchLabels: { keep: 'yes' } } },
+        ],
+        operations: ['DELETE'],
+        invariants: [{ name: 'survives', protect: {} }],
+      },
+    });
+    cleanup.push(() => suture.client.delete({ ...POLICY, name: policy }));
+    await suture.client.create({
+      ...LEASE,
+      metadata: { namespace: ns, name: 'pods' },
+      spec: { holder: { kind: 'ServiceAccount', namespace: ns, name: 'holder' }, resources: [{ apiGroups: [''], kinds: ['Pod'], namespaces: [ns], selector: { matchLabels: { leased: 'yes' } } }] },
+    });
+    await eventually(`SuturePolicy ${policy} Ready`, async () => ready(await suture.client.find<Policy>({ ...POLICY, name: policy })), 30_000);
+    await webhookCovers(suture, 'validate.suture.dev', 'pods/eviction', 'CREATE');
+    await webhookCovers(suture, 'effects.suture.dev', 'persistentvolumeclaims', 'DELETE');
+    await sleep(1500); // the API server loads the changed webhook configuration from its informer
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+    await suture?.stop();
+    if (ns !== undefined) await deleteNamespace(admin, ns);
+  });
+
+  it('item 8: evicting a protected pod and a pod in another operator\'s lease is denied, without the guardrail pack', async () => {
+    await suture.client.create(pod(ns, 'kept', { keep: 'yes' }));
+    await suture.client.create(pod(ns, 'leased', { leased: 'yes' }));
+    await suture.client.create(pod(ns, 'free', { app: 'x' }));
+    await sleep(1000); // Suture's informers see the pods
+    const evict = (name: string): Promise<Answer> =>
+      call(admin, 'POST', `/api/v1/namespaces/${ns}/pods/${name}/eviction`, { headers: saHeaders(ns, 'operator'), body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: ns, name } } });
+    const kept = await evict('kept');
+    expect(kept.status, kept.message).to.equal(403);
+    expect(kept.message).to.include('validate.suture.dev').and.include(policy);
+    const leased = await evict('leased');
+    expect(leased.status, leased.message).to.equal(403);
+    expect(leased.message).to.include(`${ns}/pods`);
+    const free = await evict('free');
+    expect(free.status, free.message).to.equal(201);
+    expect(await present(suture, ns, 'Pod', 'kept')).to.equal(true);
+    expect(await present(suture, ns, 'Pod', 'leased')).to.equal(true);
+  });
+
+  it('item 3a: the operator impersonating the garbage collector or system:admin cannot delete protected PVCs; admission sees only the impersonated user', async () => {
+    await suture.client.create(pvc(ns, 'data-imp', { keep: 'yes' }));
+    await sleep(1000);
+    const log = suture.pool.process(0)?.logPath ?? '';
+    const offset = logSize(log);
+    const as: Record<string, string>[] = [
+      { 'Impersonate-User': 'system:serviceaccount:kube-system:generic-garbage-collector' },
+      { 'Impersonate-User': 'system:admin', 'Impersonate-Group': 'system:masters' },
+    ];
+    for (const headers of as) {
+      const r = await call(operatorToken, 'DELETE', `/api/v1/namespaces/${ns}/persistentvolumeclaims/data-imp`, { headers });
+      expect(r.status, r.message).to.equal(403);
+      expect(r.message).to.include('effects.suture.dev').and.include('guarded whoever removes it').and.include(`policies: [${policy}]`);
+      expect(r.message).to.include(headers['Impersonate-User'] ?? '');
+    }
+    expect(await present(suture, ns, 'PersistentVolumeClaim', 'data-imp')).to.equal(true);
+    // What the AdmissionReview carried: the impersonated user only; the operator appears nowhere in it.
+    await eventually('Suture logged both denials', async () => (logSince(log, offset).match(/Denied admission request/g) ?? []).length >= 2, 10_000);
+    const lines = logSince(log, offset).split('\n').filter((l) => l.includes('Denied admission request'));
+    expect(lines.join('\n')).to.include('system:serviceaccount:kube-system:generic-garbage-collector').and.include('system:admin');
+    expect(lines.join('\n')).to.not.include(`system:serviceaccount:${ns}:operator`);
+  });
+
+  it('item 3b/3c: kube-system is no back door — ServiceAccount, token, binding, Pod and Job by the governed operator are denied', async () => {
+    const victim = uniqueName('victim');
+    await suture.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: 'kube-system', name: victim } });
+    cleanup.push(() => suture.client.delete({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: victim }));
+    const attempts: [string, string, unknown, string][] = [
+      ['POST', '/api/v1/namespaces/kube-system/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: uniqueName('backdoor') } }, 'create service account kube-system/'],
+      ['POST', `/api/v1/namespaces/kube-system/serviceaccounts/${victim}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }, `request a token of service account kube-system/${victim}`],
+      [
+        'POST',
+        '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: uniqueName('backdoor') }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'ServiceAccount', namespace: 'kube-system', name: victim }] },
+        `bind service account kube-system/${victim}`,
+      ],
+      ['POST', '/api/v1/namespaces/kube-system/pods', { ...pod('kube-system', uniqueName('backdoor'), {}), spec: { serviceAccountName: victim, containers: [{ name: 'c', image: 'x' }] } }, `run pods as service account kube-system/${victim}`],
+      [
+        'POST',
+        '/apis/batch/v1/namespaces/kube-system/jobs',
+        { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: uniqueName('backdoor') }, spec: { template: { spec: { serviceAccountName: victim, restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } } } },
+        `run pods as service account kube-system/${victim}`,
+      ],
+    ];
+    for (const [method, path, body, phrase] of attempts) {
+      const r = await call(admin, method, path, { body, headers: saHeaders(ns, 'operator') });
+      expect(r.status, `${path}: ${r.message}`).to.equal(403);
+      expect(r.message).to.include('identities.suture.dev').and.include(phrase);
+    }
+    // A ConfigMap in kube-system is not an identity: allowed.
+    const cm = uniqueName('harmless');
+    const ok = await call(admin, 'POST', '/api/v1/namespaces/kube-system/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm } }, headers: saHeaders(ns, 'operator') });
+    expect(ok.status, ok.message).to.equal(201);
+    await suture.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: cm });
+  });
+
+  it('item 6: an ownerReference to an owner deleted at the same moment — the garbage collector is refused, 5 of 5 protected PVCs survive; unprotected ones go; Events name the decision and the exception', async () => {
+    const owner = await suture.client.create<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name: uniqueName('owner') } });
+    const kept = [0, 1, 2, 3, 4].map((i) => `race-kept-${i}`);
+    const loose = ['race-loose-0', 'race-loose-1'];
+    for (const name of kept) await suture.client.create(pvc(ns, name, { keep: 'yes' }));
+    for (const name of loose) await suture.client.create(pvc(ns, name, { keep: 'no' }));
+    await sleep(1000);
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name, uid: owner.metadata.uid };
+    const headers = { ...saHeaders(ns, 'operator'), 'Content-Type': 'application/merge-patch+json' };
+    await Promise.all([
+      ...[...kept, ...loose].map((name) =>
+        rawRequest(admin, { method: 'PATCH', path: `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, headers, body: { metadata: { ownerReferences: [ref] } } }).catch(() => undefined),
+      ),
+      call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${owner.metadata.name ?? ''}`, { headers: saHeaders(ns, 'operator') }),
+    ]);
+    // The garbage collector removes what is not protected; the protected ones it may not.
+    await eventually('the garbage collector removed the unprotected PVCs', async () => {
+      for (const name of loose) {
+        const o = await suture.client.find({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name });
+        const owned = (o?.metadata.ownerReferences ?? []).length > 0;
+        if (o !== undefined && owned) return false;
+      }
+      return true;
+    }, 60_000);
+    await sleep(3000);
+    const survivors = await Promise.all(kept.map((name) => present(suture, ns, 'PersistentVolumeClaim', name)));
+    expect(survivors.filter(Boolean).length, 'protected PVCs left').to.equal(5);
+    const owned = await suture.client.find({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'race-kept-0' });
+    if ((owned?.metadata.ownerReferences ?? []).length > 0) {
+      // The patch won the race: the garbage collector tried and was refused; the stuck deletion is explained.
+      await eventually('an Event on the PVC and on its namespace', async () => {
+        const onPvc = (await eventsAbout(suture, 'PersistentVolumeClaim', 'race-kept-0')).filter((e) => e.reason === 'Denied');
+        const onNs = (await eventsAbout(suture, 'Namespace', ns)).filter((e) => e.reason === 'Denied');
+        return onPvc.some((e) => /decision [0-9a-f-]+/.test(e.message ?? '') && (e.message ?? '').includes('SutureException')) && onNs.length > 0;
+      }, 20_000);
+    }
+  });
+
+  it('namespace deletion by an admin stays Terminating while a protected PVC is inside, and finishes once an exception lifts the guard', async () => {
+    const doomed = await createNamespace(admin, 'effects-ns');
+    const nsPolicy = uniqueName('effects-ns');
+    await suture.client.create({ ...POLICY, metadata: { name: nsPolicy }, spec: { match: [{ apiGroups: [''], kinds: ['PersistentVolumeClaim'], namespaces: [doomed] }], operations: ['DELETE'], invariants: [{ name: 'survives', protect: {} }] } });
+    cleanup.push(() => suture.client.delete({ ...POLICY, name: nsPolicy }));
+    await suture.client.create(pvc(doomed, 'data', {}));
+    await eventually(`SuturePolicy ${nsPolicy} Ready`, async () => ready(await suture.client.find<Policy>({ ...POLICY, name: nsPolicy })), 30_000);
+    await eventually('effects.suture.dev names the namespace', async () => JSON.stringify(await suture.client.find(WEBHOOK_CONFIGURATIONS[0])).includes(doomed), 30_000);
+    await sleep(2000);
+    await deleteNamespace(admin, doomed);
+    await eventually('a Denied Event on the namespace', async () => (await eventsAbout(suture, 'Namespace', doomed)).some((e) => e.reason === 'Denied' && (e.message ?? '').includes(nsPolicy)), 30_000);
+    expect(await suture.client.find({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: doomed, name: 'data' })).to.not.equal(undefined);
+    expect((await suture.client.find({ apiVersion: 'v1', kind: 'Namespace', name: doomed }))?.metadata.deletionTimestamp).to.be.a('string');
+    const expiresAt = new Date(Date.now() + 30 * 60_000).toISOString();
+    await suture.client.create({ apiVersion: 'suture.dev/v1alpha1', kind: 'SutureException', metadata: { name: nsPolicy }, spec: { policies: [nsPolicy], subjects: [{ kind: 'Group', name: 'system:masters' }], expiresAt, reason: 'test: let the namespace go' } });
+    cleanup.push(() => suture.client.delete({ apiVersion: 'suture.dev/v1alpha1', kind: 'SutureException', name: nsPolicy }));
+    await eventually('the namespace is gone', async () => (await suture.client.find({ apiVersion: 'v1', kind: 'Namespace', name: doomed })) === undefined, 120_000);
+  });
+});
