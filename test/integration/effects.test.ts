@@ -158,7 +158,7 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     }
     expect(await present(suture, ns, 'PersistentVolumeClaim', 'data-imp')).to.equal(true);
     // What the AdmissionReview carried: the impersonated user only; the operator appears nowhere in it.
-    await eventually('Suture logged both denials', async () => (logSince(log, offset).match(/Denied admission request/g) ?? []).length >= 2, 10_000);
+    await eventually('Suture logged both denials', () => Promise.resolve((logSince(log, offset).match(/Denied admission request/g) ?? []).length >= 2), 10_000);
     const lines = logSince(log, offset).split('\n').filter((l) => l.includes('Denied admission request'));
     expect(lines.join('\n')).to.include('system:serviceaccount:kube-system:generic-garbage-collector').and.include('system:admin');
     expect(lines.join('\n')).to.not.include(`system:serviceaccount:${ns}:operator`);
