@@ -110,8 +110,10 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
       spec: { holder: { kind: 'ServiceAccount', namespace: ns, name: 'holder' }, resources: [{ apiGroups: [''], kinds: ['Pod'], namespaces: [ns], selector: { matchLabels: { leased: 'yes' } } }] },
     });
     await eventually(`SuturePolicy ${policy} Ready`, async () => ready(await suture.client.find<Policy>({ ...POLICY, name: policy })), 30_000);
-    await webhookCovers(suture, 'validate.suture.dev', 'pods/eviction', 'CREATE');
-    await webhookCovers(suture, 'effects.suture.dev', 'persistentvolumeclaims', 'DELETE');
+    await webhookCovers(suture, 'validate.suture.dev', 'persistentvolumeclaims', 'DELETE');
+    // What this change adds; without it (today's code) the tests below fail one by one rather than here.
+    await webhookCovers(suture, 'validate.suture.dev', 'pods/eviction', 'CREATE').catch(() => undefined);
+    await webhookCovers(suture, 'effects.suture.dev', 'persistentvolumeclaims', 'DELETE').catch(() => undefined);
     await sleep(1500); // the API server loads the changed webhook configuration from its informer
   });
 
