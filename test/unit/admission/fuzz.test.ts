@@ -37,7 +37,7 @@ describe('admission fuzz (fast-check)', () => {
     const ops = fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT');
     const obj = fc.oneof(fc.constant(null), fc.dictionary(fc.string(), fc.jsonValue()).map((d) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rabbit-1', namespace: 'mq' }, ...d })));
     fc.assert(
-      fc.property(ops, obj, obj, fc.constantFrom('', 'scale', 'status', 'eviction', 'ephemeralcontainers'), fc.string({ minLength: 1 }), (operation, object, oldObject, subResource, uid) => {
+      fc.property(fc.record({ operation: ops, object: obj, oldObject: obj, subResource: fc.constantFrom('', 'scale', 'status', 'eviction', 'ephemeralcontainers'), uid: fc.string({ minLength: 1 }) }), ({ operation, object, oldObject, subResource, uid }) => {
         const raw = { ...base, request: { ...base.request, uid, operation, object, oldObject, subResource, namespace: 'mq', name: 'rabbit-1', userInfo: { username: 'system:serviceaccount:ops:op' } } };
         const decoded = decodeAdmissionReview(raw);
         if (!decoded.ok) return;
