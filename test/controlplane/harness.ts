@@ -55,6 +55,11 @@ export interface ControlPlaneOptions {
   /** Write an audit log (level Metadata) to <dir>/audit.log. Default false. */
   readonly audit?: boolean;
   readonly controllers?: readonly string[];
+  /**
+   * More kube-apiserver flags, appended last (a later flag wins), e.g.
+   * `--admission-control-config-file=<file>` with static admission manifests, or `--feature-gates=…`.
+   */
+  readonly apiserverArgs?: readonly string[];
   /** Time each component may take to become ready. Default 60 s. */
   readonly readyTimeoutMs?: number;
 }
@@ -171,7 +176,9 @@ function etcdSpec(binDir: string, dir: string, ports: Ports): ComponentSpec {
   };
 }
 
-function apiserverSpec(binDir: string, files: Files, ports: Ports, audit: boolean): ComponentSpec {
+function apiserverSpec(binDir: string, files: Files, ports: Ports, options: Pick<ControlPlaneOptions, 'audit' | 'apiserverArgs'>): ComponentSpec {
+  const audit = options.audit ?? false;
+  const extra = options.apiserverArgs ?? [];
   const auditArgs = audit ? [`--audit-policy-file=${files.auditPolicy}`, `--audit-log-path=${files.auditLog}`] : [];
   return {
     name: 'kube-apiserver',
@@ -194,6 +201,7 @@ function apiserverSpec(binDir: string, files: Files, ports: Ports, audit: boolea
       // address is invalid there (an error every 10 s). Nothing runs in-cluster, so nothing needs them.
       '--endpoint-reconciler-type=none',
       ...auditArgs,
+      ...extra,
     ],
   };
 }
@@ -291,7 +299,7 @@ async function startProcesses(ctx: StartContext, options: ControlPlaneOptions): 
 
   const etcd = launch(running, etcdSpec(binDir, running.dir, ports), log);
   await awaitReady(etcd, async () => (await probe(`http://127.0.0.1:${ports.etcdClient}/health`)).body.includes('"health":"true"'), timeoutMs);
-  const apiserver = launch(running, apiserverSpec(binDir, files, ports, options.audit ?? false), log);
+  const apiserver = launch(running, apiserverSpec(binDir, files, ports, options), log);
   await awaitReady(apiserver, async () => (await probe(`${server}/readyz`, adminTls)).status === 200, timeoutMs);
 
   const endpoint = { server, caPem: pki.ca.certPem };

@@ -69,10 +69,10 @@ describe('config/ on the API server', function () {
     await ignoreNotFound(cluster().kubeConfig.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }));
   });
 
-  it('kubectl kustomize config/default renders the CRDs, RBAC, namespace, Deployment, Service and PDB in suture-system', () => {
+  it('kubectl kustomize config/default renders the CRDs, RBAC, namespace, Deployment, Service, PDB and self-protection policy in suture-system', () => {
     const kinds = rendered.map((o) => o.kind).sort();
     expect(kinds).to.deep.equal(
-      ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].sort(),
     );
     for (const object of rendered.filter((o) => o.metadata.namespace !== undefined)) expect(object.metadata.namespace, `${object.kind}`).to.equal(INSTALL_NAMESPACE);
     expect(named(rendered, 'Deployment').metadata.labels).to.deep.include({ 'app.kubernetes.io/part-of': 'suture' });
@@ -123,6 +123,8 @@ describe('config/ on the API server', function () {
         ['list', '', 'secrets', undefined],
         ['create', 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', undefined],
         ['delete', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', undefined],
+        ['update', 'admissionregistration.k8s.io', 'validatingadmissionpolicies', undefined],
+        ['create', 'admissionregistration.k8s.io', 'validatingadmissionpolicybindings', undefined],
         ['patch', 'suture.dev', 'suturepolicies/status', undefined],
         ['create', '', 'events', 'prod'],
         ['create', 'networking.k8s.io', 'networkpolicies', 'prod'],
