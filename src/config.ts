@@ -50,6 +50,11 @@ export interface Config {
     failurePolicy: FailurePolicy;
   };
   exemptions: { namespaces: string[]; users: string[]; groups: string[] };
+  /**
+   * Self-protection (docs/security.md): the ValidatingAdmissionPolicy that lets only Suture's service account, the
+   * group system:masters and these admins write Suture's own objects, its repair, and the rights check of /readyz.
+   */
+  selfProtection: { enabled: boolean; serviceAccount: string; adminUsers: string[]; adminGroups: string[] };
   leaderElection: LeaderElectionSettings;
   /** SutureExceptions expiring further out than this are refused. */
   maxExceptionDurationMs: number;
@@ -70,6 +75,7 @@ export const defaults = {
   webhookService: 'suture-webhook',
   failurePolicy: 'Fail' as FailurePolicy,
   leaderElectionId: 'suture-leader',
+  serviceAccount: 'suture',
   leaseDuration: '10s',
   renewDeadline: '8s',
   retryPeriod: '2s',
@@ -127,6 +133,10 @@ const options = {
   'exempt-namespace': { type: 'string', multiple: true },
   'exempt-user': { type: 'string', multiple: true },
   'exempt-group': { type: 'string', multiple: true },
+  'self-protection': { type: 'string' },
+  'service-account': { type: 'string' },
+  'admin-user': { type: 'string', multiple: true },
+  'admin-group': { type: 'string', multiple: true },
   'leader-elect': { type: 'string' },
   'leader-election-namespace': { type: 'string' },
   'leader-election-id': { type: 'string' },
@@ -268,6 +278,12 @@ function build(reader: Reader, env: Env, host: HostInfo): Config {
       failurePolicy: reader.oneOf<FailurePolicy>('failure-policy', undefined, defaults.failurePolicy, FailurePolicies),
     },
     exemptions: { namespaces: exemptNamespaces, users: reader.list('exempt-user'), groups: reader.list('exempt-group') },
+    selfProtection: {
+      enabled: reader.oneOf('self-protection', undefined, 'true', ['true', 'false']) === 'true',
+      serviceAccount: reader.string('service-account', undefined, defaults.serviceAccount),
+      adminUsers: reader.list('admin-user'),
+      adminGroups: reader.list('admin-group'),
+    },
     leaderElection: leaderElection(reader, namespace, podName),
     maxExceptionDurationMs: reader.duration('max-exception-duration', defaults.maxExceptionDuration),
     freshnessTimeoutMs: reader.duration('freshness-timeout', defaults.freshnessTimeout),

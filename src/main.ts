@@ -30,6 +30,11 @@ Governance:
                                  Suture's namespace always are)
   --exempt-user <name>           never governed (repeatable)
   --exempt-group <name>          never governed (repeatable)
+  --self-protection true|false   install and repair the ValidatingAdmissionPolicy that lets only Suture and admins
+                                 write Suture's own objects; /readyz checks Suture's rights (default true)
+  --service-account <name>       Suture's service account in --namespace (default ${defaults.serviceAccount})
+  --admin-user <name>            may write Suture's own objects besides system:masters (repeatable)
+  --admin-group <name>           likewise, a group (repeatable)
   --max-exception-duration <d>   longest SutureException (default ${defaults.maxExceptionDuration})
   --freshness-timeout <d>        how long a decision may wait for fresh state (default ${defaults.freshnessTimeout})
 

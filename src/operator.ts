@@ -15,7 +15,11 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { createInformer, type Informer } from './state/informer.js';
 import { LeaderElector } from './controller/leader.js';
-import { createReconcilers, createStores, decisionCounters, StatusFlusher, type Reconcilers, type Stores } from './controller/reconcilers/index.js';
+import { createReconcilers, createStores, decisionCounters, selfRepairs, StatusFlusher, type Reconcilers, type SelfRepairs, type Stores } from './controller/reconcilers/index.js';
+import { buildSelfProtection, SELF_PROTECTION_NAME } from './core/generate/self-protection.js';
+import { neededRights } from './kube/rights.js';
+import { RightsMonitor } from './state/rights.js';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { kindCatalog } from './core/generate/kinds.js';
 import { DirectoryCertificates, SecretCertificates, secretStore, type CertificateSource } from './kube/certificates.js';
 import { createObjectClient, loadKubeConfig, RawObjectApi, type ObjectClient } from './kube/client.js';
@@ -57,7 +61,13 @@ interface Parts {
   prometheus: PrometheusPoller;
   events: EventRecorder;
   recorder: DecisionRecorder;
-  certificates: CertificateSource & { stop?: () => void; onChange(listener: () => void): void };
+  certificates: CertificateSource & { stop?: () => void; onChange(listener: () => void): void; restore?: () => Promise<boolean> };
+  repairs: SelfRepairs;
+  repairEvents: EventRecorder;
+  /** Whether Suture holds its rights (self-protection on). */
+  rights: RightsMonitor | undefined;
+  /** The user Suture authenticates as (SelfSubjectReview); undefined when the review failed. */
+  selfUser: string | undefined;
 }
 
 /** How often every replica re-reads the certificate Secret, so that a rotation written by any replica is served. */
@@ -124,7 +134,8 @@ function certificateExpiries(source: CertificateSource): CertificateExpiry[] {
   }
 }
 
-function readiness(parts: Parts): () => Readiness {
+/** Whether the caches synced: nothing is published from cold caches. */
+function cachesReady(parts: Parts): () => Readiness {
   return () => {
     if (!parts.stores.hasSynced()) return { ready: false, reason: 'SuturePolicy, SutureLease and SutureException caches have not synced' };
     if (!parts.budgetInformer.hasSynced()) return { ready: false, reason: 'budget cache has not synced' };
@@ -132,6 +143,42 @@ function readiness(parts: Parts): () => Readiness {
     if (unsynced.length > 0) return { ready: false, reason: `caches not synced: ${unsynced.join(', ')}` };
     return { ready: true };
   };
+}
+
+/** /readyz: the caches synced and Suture holds the rights it needs (its ClusterRoleBinding may have been deleted). */
+function readiness(parts: Parts, caches: () => Readiness): () => Readiness {
+  return () => {
+    // Rights first: without them the caches cannot sync either, and the missing rights are the cause to name.
+    const lacking = parts.rights?.lacking();
+    if (parts.rights !== undefined && lacking === undefined) return { ready: false, reason: 'rights not checked yet' };
+    if (lacking !== undefined && lacking.length > 0) return { ready: false, reason: `Suture lacks rights it needs: ${lacking.join('; ')}` };
+    return caches();
+  };
+}
+
+/** The user this process authenticates as, from a SelfSubjectReview; undefined when the API server did not say. */
+async function selfUser(kubeConfig: ReturnType<typeof loadKubeConfig>, logger: Logger): Promise<string | undefined> {
+  try {
+    const review = await kubeConfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
+    return review.status?.userInfo?.username;
+  } catch (error) {
+    logger.warn('Could not learn the user Suture runs as (SelfSubjectReview)', { [LogKeys.error]: error });
+    return undefined;
+  }
+}
+
+/** The self-protection policy and binding for this configuration; Suture's own user is allowed whatever it is. */
+function selfProtectionObjects(parts: Parts): KubeObject[] {
+  const { config } = parts;
+  const sa = `system:serviceaccount:${config.namespace}:${config.selfProtection.serviceAccount}`;
+  const extra = parts.selfUser !== undefined && parts.selfUser !== sa ? [parts.selfUser] : [];
+  return buildSelfProtection({
+    namespace: config.namespace,
+    serviceAccount: config.selfProtection.serviceAccount,
+    adminUsers: [...config.selfProtection.adminUsers, ...extra],
+    adminGroups: config.selfProtection.adminGroups,
+    objects: { webhookConfiguration: 'suture', workload: 'suture', service: config.webhook.service, certSecret: config.webhook.certSecret, leaderLease: config.leaderElection.name },
+  });
 }
 
 async function buildParts(config: Config, logger: Logger): Promise<Parts> {
@@ -151,7 +198,14 @@ async function buildParts(config: Config, logger: Logger): Promise<Parts> {
   const recorder = new DecisionRecorder({ metrics, events, counters: decisionCounters(stores.policies, stores.exceptions), now: () => new Date(clock.now()) });
   const certificates = await startCertificates(config, client, logger, clock);
   metrics.watchCertificates(() => certificateExpiries(certificates));
-  return { config, logger, metrics, clock, client, discovery, stores, cache, budgets, budgetInformer, prometheus, events, recorder, certificates };
+  // Repairs get Events of their own: a burst of denial Events must not use up the rate limit they need.
+  const repairEvents = createEventRecorder({ sink: objectClientEventSink(client), logger, metrics }, { component: 'suture', instance: config.podName });
+  const repairs = selfRepairs({ logger: logger.child({ component: 'self-protection' }), metrics, events: repairEvents });
+  const rights = config.selfProtection.enabled
+    ? new RightsMonitor({ kubeConfig, logger: logger.child({ component: 'rights' }), metrics, rights: neededRights(config.namespace, { selfProtection: true }) })
+    : undefined;
+  const user = config.selfProtection.enabled ? await selfUser(kubeConfig, logger) : undefined;
+  return { config, logger, metrics, clock, client, discovery, stores, cache, budgets, budgetInformer, prometheus, events, recorder, certificates, repairs, repairEvents, rights, selfUser: user };
 }
 
 function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer {
@@ -190,7 +244,20 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
   });
 }
 
-function reconcilersFor(parts: Parts, ready: () => Readiness): () => Reconcilers {
+function selfDeps(parts: Parts, pokeElector: () => void): NonNullable<Parameters<typeof createReconcilers>[0]['self']> {
+  const { config } = parts;
+  const enabled = config.selfProtection.enabled;
+  const restore = parts.certificates.restore?.bind(parts.certificates);
+  const secretRef: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { namespace: config.namespace, name: config.webhook.certSecret } };
+  return {
+    repairs: parts.repairs,
+    targets: { policyName: SELF_PROTECTION_NAME, namespace: config.namespace, ...(enabled ? { certSecret: config.webhook.certSecret, leaderLease: config.leaderElection.name } : {}) },
+    ...(enabled ? { desired: () => selfProtectionObjects(parts), pokeElector } : {}),
+    ...(enabled && restore !== undefined ? { restoreSecret: async (): Promise<KubeObject | undefined> => ((await restore()) ? secretRef : undefined) } : {}),
+  };
+}
+
+function reconcilersFor(parts: Parts, ready: () => Readiness, pokeElector: () => void): () => Reconcilers {
   const { config, logger } = parts;
   return (): Reconcilers =>
     createReconcilers({
@@ -203,6 +270,7 @@ function reconcilersFor(parts: Parts, ready: () => Readiness): () => Reconcilers
       snapshot: () => parts.cache.view(),
       catalog: () => kindCatalog(parts.discovery.all()),
       workers: config.workers,
+      self: selfDeps(parts, pokeElector),
       webhooks: {
         config: { client: webhookClient(config), failurePolicy: config.webhook.failurePolicy, exemptNamespaces: [...config.exemptions.namespaces, config.namespace], exemptUsers: config.exemptions.users, exemptGroups: config.exemptions.groups },
         caBundle: () => parts.certificates.caBundle(),
@@ -223,7 +291,8 @@ interface Leadership {
 
 function leadership(parts: Parts, ready: () => Readiness): Leadership {
   const { config, logger } = parts;
-  const build = reconcilersFor(parts, ready);
+  let poke = (): void => undefined;
+  const build = reconcilersFor(parts, ready, () => poke());
   let reconcilers: Reconcilers | undefined;
   if (!config.leaderElection.enabled) {
     return {
@@ -248,9 +317,11 @@ function leadership(parts: Parts, ready: () => Readiness): Leadership {
         reconcilers = undefined;
         await stopping?.stop();
       },
+      onLeaseRecreated: (lease) => parts.repairs.report({ ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' }, 'created'),
     },
     { client: parts.client, logger: logger.child({ component: 'leader' }), metrics: parts.metrics },
   );
+  poke = (): void => elector.poke();
   return {
     start: () => {
       elector.start();
@@ -267,12 +338,15 @@ export async function runSuture(config: Config, logger: Logger): Promise<Running
   const parts = await buildParts(config, logger);
   await Promise.all([parts.stores.start(), parts.budgetInformer.start()]);
   followPolicies(parts);
-  const ready = readiness(parts);
+  await parts.rights?.start();
+  const caches = cachesReady(parts);
+  const ready = readiness(parts, caches);
   const server = admissionServer(parts, ready);
   const address = await server.listen();
   const flusher = new StatusFlusher({ client: parts.client, policies: parts.stores.policies, exceptions: parts.stores.exceptions, logger, clock: parts.clock });
   flusher.start();
-  const leader = leadership(parts, ready);
+  // Webhook rules are never published from cold caches; missing rights alone do not stop repairs (what can be written is).
+  const leader = leadership(parts, caches);
   // A new CA in the bundle must reach the API server before anything is signed with it (pki.ts, rotation step 2).
   parts.certificates.onChange(() => leader.requestWebhookSync());
   await leader.start();
@@ -287,8 +361,8 @@ export async function runSuture(config: Config, logger: Logger): Promise<Running
       await flusher.stop();
       parts.prometheus.stop();
       parts.certificates.stop?.();
-      await parts.events.flush();
-      await Promise.all([parts.stores.stop(), parts.cache.stop(), parts.budgetInformer.stop()]);
+      await Promise.all([parts.events.flush(), parts.repairEvents.flush()]);
+      await Promise.all([parts.stores.stop(), parts.cache.stop(), parts.budgetInformer.stop(), parts.rights?.stop()]);
       logger.info('Stopped Suture', { [LogKeys.name]: config.podName });
     },
   };

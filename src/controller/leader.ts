@@ -46,6 +46,8 @@ export interface LeaderCallbacks {
   onStoppedLeading(): void | Promise<void>;
   /** Another holder (or "" for none) was observed. */
   onNewLeader?(identity: string): void;
+  /** This leader found its Lease gone (someone deleted it) and created it again. */
+  onLeaseRecreated?(lease: LeaseObject): void;
 }
 
 export interface LeaderElectorDeps {
@@ -100,6 +102,11 @@ export class LeaderElector {
   /** The holder last observed ("" for none, undefined before the first read). */
   observedLeader(): string | undefined {
     return this.observed?.holder;
+  }
+
+  /** Tries to acquire or renew now instead of after the retry period (the Lease was just deleted: recreate it). */
+  poke(): void {
+    this.wake?.();
   }
 
   /** Starts campaigning in the background. */
@@ -197,7 +204,12 @@ export class LeaderElector {
       spec: { holderIdentity: this.config.identity, leaseDurationSeconds: this.leaseSeconds(), acquireTime: now, renewTime: now, leaseTransitions: 0 },
     };
     try {
-      this.observe(await this.deps.client.create(lease));
+      const created = await this.deps.client.create(lease);
+      this.observe(created);
+      if (this.leading) {
+        this.logger.warn('Recreated the leader Lease, which was deleted');
+        await this.invoke('onLeaseRecreated', () => this.callbacks.onLeaseRecreated?.(created));
+      }
       return 'held';
     } catch (error) {
       if (isAlreadyExists(error)) return 'failed';

@@ -157,6 +157,21 @@ export class SecretCertificates implements CertificateSource {
     return this.adopt(material);
   }
 
+  /**
+   * Writes what this process serves back into the Secret when the Secret is gone (someone deleted it): the same CA and
+   * serving certificate, so the webhook configurations' caBundle stays valid. True when this call created it.
+   */
+  async restore(): Promise<boolean> {
+    if (this.material === undefined || (await this.options.store.read()) !== undefined) return false;
+    try {
+      await this.options.store.write(materialToData(this.material), undefined);
+      return true;
+    } catch (error) {
+      if (error instanceof SecretConflictError) return false;
+      throw error;
+    }
+  }
+
   /** Plans and carries out due rotations, writes them, and adopts the result. */
   async reconcile(): Promise<ReconcileResult> {
     const stored = await this.options.store.read();

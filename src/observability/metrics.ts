@@ -22,6 +22,8 @@ export interface Metrics {
   readonly informerRestarts: Counter<'kind'>;
   /** suture_leader{identity}: 1 while this process leads. */
   readonly leader: Gauge<'identity'>;
+  /** suture_self_repairs_total{kind}: Suture's own objects (webhook configurations, its admission policy and binding, certificate Secret, leader Lease) found deleted or changed and restored. */
+  readonly selfRepairs: Counter<'kind'>;
   /** suture_events_dropped_total{reason}: Events not written because of rate limits or errors. */
   readonly eventsDropped: Counter<'reason'>;
   /**
@@ -73,6 +75,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     informerSynced: new Gauge({ name: 'suture_informer_synced', help: '1 when the informer cache of a kind has synced.', labelNames: ['kind'], registers }),
     informerRestarts: new Counter({ name: 'suture_informer_restarts_total', help: 'Informer restarts after a watch error.', labelNames: ['kind'], registers }),
     leader: new Gauge({ name: 'suture_leader', help: '1 while this replica is the leader.', labelNames: ['identity'], registers }),
+    selfRepairs: new Counter({ name: 'suture_self_repairs_total', help: "Suture's own objects found deleted or changed and restored, by kind.", labelNames: ['kind'], registers }),
     eventsDropped: new Counter({ name: 'suture_events_dropped_total', help: 'Kubernetes Events not written.', labelNames: ['reason'], registers }),
     watchCertificates: (source) => {
       certificates = source;

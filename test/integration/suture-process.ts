@@ -34,9 +34,15 @@ export async function ensureCrds(client: ObjectClient): Promise<void> {
   }
 }
 
-/** Removes Suture's webhook configurations (Suture does not remove them on stop; the next tests must not meet them). */
+/** Suture's self-protection policy and binding (it writes them when it leads). */
+export const SELF_PROTECTION = [
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', name: 'suture-self-protection' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', name: 'suture-self-protection' },
+] as const;
+
+/** Removes Suture's webhook configurations and self-protection policy (Suture leaves them on stop; the next tests must not meet them). */
 export async function removeWebhookConfigurations(client: ObjectClient): Promise<void> {
-  for (const ref of WEBHOOK_CONFIGURATIONS) await client.delete(ref);
+  for (const ref of [...WEBHOOK_CONFIGURATIONS, ...SELF_PROTECTION]) await client.delete(ref);
 }
 
 export interface SutureReplicas {

@@ -112,7 +112,14 @@ describe('config', () => {
     expect(parseConfig([], { KUBECONFIG: '/a:/b' }, host).config.kubeconfig).to.deep.equal({ kind: 'file', path: '/a' });
   });
 
-  it('warns when leader election is off', () => {
+  it('self-protection: on by default with service account suture and no further admins; admins from repeatable flags', () => {
+    expect(parseConfig([], env, host).config.selfProtection).to.deep.equal({ enabled: true, serviceAccount: 'suture', adminUsers: [], adminGroups: [] });
+    const { config } = parseConfig(['--self-protection=false', '--service-account=guard', '--admin-user=alice', '--admin-user=ci,bob', '--admin-group=platform'], env, host);
+    expect(config.selfProtection).to.deep.equal({ enabled: false, serviceAccount: 'guard', adminUsers: ['alice', 'ci', 'bob'], adminGroups: ['platform'] });
+    expect(() => parseConfig(['--self-protection=maybe'], env, host)).to.throw('--self-protection=maybe must be one of true, false');
+  });
+
+    it('warns when leader election is off', () => {
     const { config, warnings } = parseConfig(['--leader-elect=false'], env, host);
     expect(config.leaderElection.enabled).to.be.false;
     expect(warnings[0]).to.match(/leader election is disabled/);

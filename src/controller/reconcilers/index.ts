@@ -11,7 +11,7 @@
 //   elector callbacks: onStartedLeading → reconcilers.start(), onStoppedLeading → reconcilers.stop()
 //   on CA rotation → reconcilers.requestWebhookSync()
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { SutureException, SutureLease, SuturePolicy } from '../../api/types.js';
+import type { KubeObject, SutureException, SutureLease, SuturePolicy } from '../../api/types.js';
 import { API_VERSION } from '../../api/constants.js';
 import type { RbacObjects } from '../../core/generate/audit.js';
 import type { KindCatalog } from '../../core/generate/kinds.js';
@@ -33,9 +33,11 @@ import { grantInputsChanged, grantStatusChanged, leaseKeysToReconcile, type Leas
 import { RbacCache, leasesConcerned, rbacInformers } from './rbac-cache.js';
 import { ExceptionStore, LeaseStore, PolicyStore } from './stores.js';
 import { WEBHOOKS_KEY, WebhookReconciler, watchWebhookConfigurations } from './webhooks.js';
+import { SELF_POLICY_KEY, SELF_SECRET_KEY, SelfReconciler, type SelfRepairs, type SelfWatchTargets, watchSelf } from './self.js';
 
 export { decisionCounters, ExceptionStore, LeaseStore, PolicyStore } from './stores.js';
 export { StatusFlusher } from './flush.js';
+export { selfRepairs, type SelfRepairs } from './self.js';
 
 export interface StoresDeps {
   kubeConfig: KubeConfig;
@@ -105,6 +107,16 @@ export interface ReconcilersDeps {
   /** Workers per controller. Default 1 (2 for leases). */
   workers?: number;
   auditIntervalMs?: number;
+  /** Self-protection: how repairs of Suture's own objects are reported, and (when enabled) what to keep in place. */
+  self?: {
+    repairs: SelfRepairs;
+    /** The self-protection policy and binding; undefined when self-protection is off (repairs are still reported). */
+    desired?: () => KubeObject[];
+    targets: SelfWatchTargets;
+    restoreSecret?: () => Promise<KubeObject | undefined>;
+    /** Wakes the leader elector (its Lease was deleted). */
+    pokeElector?: () => void;
+  };
 }
 
 export interface Reconcilers {
@@ -112,6 +124,8 @@ export interface Reconcilers {
   readonly policies: Controller;
   readonly exceptions: Controller;
   readonly webhooks: Controller;
+  /** Suture's own objects (self-protection); undefined when not configured. */
+  readonly self: Controller | undefined;
   /** Starts the watches and workers (on becoming leader). */
   start(): Promise<void>;
   /** Stops workers and watches (on losing leadership or shutdown). */
@@ -174,6 +188,21 @@ export function leaseChangeHandler(deps: { leases: LeaseStore; isOwnWrite: (leas
   };
 }
 
+/** The controller of Suture's own objects, with its watches (docs/security.md, self-protection). */
+function selfController(deps: ReconcilersDeps): { controller: Controller; watches: Informer[] } | undefined {
+  const self = deps.self;
+  if (self === undefined) return undefined;
+  const reconciler = new SelfReconciler({ client: deps.client, desired: self.desired ?? ((): KubeObject[] => []), repairs: self.repairs, ...(self.restoreSecret === undefined ? {} : { restoreSecret: self.restoreSecret }) });
+  const controller = new Controller(reconciler, controllerDeps(deps), { name: 'self', workers: 1 });
+  const watchDeps = { kubeConfig: deps.kubeConfig, logger: deps.logger, metrics: deps.metrics, clock: deps.clock };
+  const watches = watchSelf(self.targets, watchDeps, {
+    policy: () => controller.enqueue(SELF_POLICY_KEY),
+    secretDeleted: () => controller.enqueue(SELF_SECRET_KEY),
+    leaseDeleted: () => self.pokeElector?.(),
+  });
+  return { controller, watches };
+}
+
 /** The four leader-only controllers, wired to the stores' changes and to the objects they generate. */
 export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
   const clock = deps.clock ?? systemClock;
@@ -184,7 +213,7 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
   const { controller: leases, reconciler: leaseReconciler } = leaseController(deps, { generated, rbac }, clock);
   const policies = new Controller(new PolicyReconciler({ client: deps.client, policies: stores.policies, clock }), controllerDeps(deps), { name: 'suturepolicy', workers: deps.workers ?? 1 });
   const exceptions = new Controller(new ExceptionReconciler({ client: deps.client, exceptions: stores.exceptions, clock }), controllerDeps(deps), { name: 'sutureexception', workers: deps.workers ?? 1 });
-  const webhookReconciler = new WebhookReconciler({ client: deps.client, policies: stores.policies, leases: stores.leases, catalog: deps.catalog, ...deps.webhooks });
+  const webhookReconciler = new WebhookReconciler({ client: deps.client, policies: stores.policies, leases: stores.leases, catalog: deps.catalog, ...deps.webhooks, ...(deps.self === undefined ? {} : { repairs: deps.self.repairs }) });
   const webhooks = new Controller(webhookReconciler, controllerDeps(deps), { name: 'webhooks', workers: 1 });
   const configName = deps.webhooks.config.name ?? 'suture';
   const watches = watchWebhookConfigurations(configName, { kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), clock }, () => webhooks.enqueue(WEBHOOKS_KEY));
@@ -202,15 +231,19 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
     unsubscribe.push(stores.exceptions.onChange((name) => exceptions.enqueue(name)));
   };
   generated.onLeaseEvent((key) => leases.enqueue(key));
-  const all = [leases, policies, exceptions, webhooks];
+  const self = selfController(deps);
+  const all = [leases, policies, exceptions, webhooks, ...(self === undefined ? [] : [self.controller])];
+  const selfWatches = self?.watches ?? [];
   return {
     leases,
     policies,
     exceptions,
     webhooks,
+    self: self?.controller,
     start: async () => {
       subscribe();
-      await Promise.all([generated.start(), rbac?.start(), ...watches.map((w) => w.start())]);
+      await Promise.all([generated.start(), rbac?.start(), ...watches.map((w) => w.start()), ...selfWatches.map((w) => w.start())]);
+      self?.controller.enqueue(SELF_POLICY_KEY);
       for (const lease of stores.leases.all()) leases.enqueue(`${lease.metadata.namespace ?? ''}/${lease.metadata.name ?? ''}`);
       for (const p of stores.policies.informer.list()) policies.enqueue(p.metadata.name ?? '');
       for (const x of stores.exceptions.informer.list()) exceptions.enqueue(x.metadata.name ?? '');
@@ -220,7 +253,7 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
     stop: async () => {
       unsubscribe.splice(0).forEach((u) => u());
       await Promise.all(all.map((c) => c.stop()));
-      await Promise.all([generated.stop(), rbac?.stop(), ...watches.map((w) => w.stop())]);
+      await Promise.all([generated.stop(), rbac?.stop(), ...watches.map((w) => w.stop()), ...selfWatches.map((w) => w.stop())]);
     },
     requestWebhookSync: () => webhooks.enqueue(WEBHOOKS_KEY),
   };

@@ -14,7 +14,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { Clock } from '../../runtime/clock.js';
 import { type Informer, createInformer } from '../../state/informer.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
-import { ensureObject } from './apply.js';
+import { RepairTracker, type SelfRepairs } from './self.js';
 import type { LeaseStore, PolicyStore } from './stores.js';
 
 /** The one key of the webhook controller: both configurations are built and compared together. */
@@ -36,10 +36,16 @@ export interface WebhookReconcilerDeps {
   /** Further caches that must have synced before publishing (e.g. discovery). Default: none. */
   ready?: () => boolean;
   resyncMs?: number;
+  /** Reports a configuration found deleted or edited and restored (self-protection). */
+  repairs?: SelfRepairs;
 }
 
 export class WebhookReconciler implements Reconciler {
-  constructor(private readonly deps: WebhookReconcilerDeps) {}
+  private readonly tracker: RepairTracker;
+
+  constructor(private readonly deps: WebhookReconcilerDeps) {
+    this.tracker = new RepairTracker(deps.repairs);
+  }
 
   async reconcile(_key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const cold = this.coldReason();
@@ -49,7 +55,7 @@ export class WebhookReconciler implements Reconciler {
     }
     const desired = this.desired();
     if (desired === undefined) return { requeueAfter: COLD_RETRY_MS };
-    for (const obj of desired) await ensureObject(this.deps.client, obj, ctx.logger);
+    for (const obj of desired) await this.tracker.ensure(this.deps.client, obj, ctx.logger);
     return { requeueAfter: this.deps.resyncMs ?? DEFAULT_WEBHOOK_RESYNC_MS };
   }
 
