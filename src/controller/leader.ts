@@ -78,6 +78,7 @@ export class LeaderElector {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private poked = false;
   private lastRenew = 0;
   private observed: { record: string; at: number; holder: string } | undefined;
   private lease: LeaseObject | undefined;
@@ -106,7 +107,8 @@ export class LeaderElector {
 
   /** Tries to acquire or renew now instead of after the retry period (the Lease was just deleted: recreate it). */
   poke(): void {
-    this.wake?.();
+    if (this.wake !== undefined) this.wake();
+    else this.poked = true; // mid-attempt: the next sleep is skipped
   }
 
   /** Starts campaigning in the background. */
@@ -263,6 +265,10 @@ export class LeaderElector {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = (): void => {
         this.clock.clearTimeout(handle);

@@ -188,6 +188,10 @@ export function leaseChangeHandler(deps: { leases: LeaseStore; isOwnWrite: (leas
   };
 }
 
+function selfRepairsOf(deps: ReconcilersDeps): { repairs?: SelfRepairs } {
+  return deps.self === undefined ? {} : { repairs: deps.self.repairs };
+}
+
 /** The controller of Suture's own objects, with its watches (docs/security.md, self-protection). */
 function selfController(deps: ReconcilersDeps): { controller: Controller; watches: Informer[] } | undefined {
   const self = deps.self;
@@ -213,7 +217,7 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
   const { controller: leases, reconciler: leaseReconciler } = leaseController(deps, { generated, rbac }, clock);
   const policies = new Controller(new PolicyReconciler({ client: deps.client, policies: stores.policies, clock }), controllerDeps(deps), { name: 'suturepolicy', workers: deps.workers ?? 1 });
   const exceptions = new Controller(new ExceptionReconciler({ client: deps.client, exceptions: stores.exceptions, clock }), controllerDeps(deps), { name: 'sutureexception', workers: deps.workers ?? 1 });
-  const webhookReconciler = new WebhookReconciler({ client: deps.client, policies: stores.policies, leases: stores.leases, catalog: deps.catalog, ...deps.webhooks, ...(deps.self === undefined ? {} : { repairs: deps.self.repairs }) });
+  const webhookReconciler = new WebhookReconciler({ client: deps.client, policies: stores.policies, leases: stores.leases, catalog: deps.catalog, ...deps.webhooks, ...selfRepairsOf(deps) });
   const webhooks = new Controller(webhookReconciler, controllerDeps(deps), { name: 'webhooks', workers: 1 });
   const configName = deps.webhooks.config.name ?? 'suture';
   const watches = watchWebhookConfigurations(configName, { kubeConfig: deps.kubeConfig, logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), clock }, () => webhooks.enqueue(WEBHOOKS_KEY));
