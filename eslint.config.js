@@ -60,7 +60,7 @@ export default tseslint.config(
     scenario: ['api', 'core', 'runtime', 'kube', 'observability'],
   }),
   {
-    // Only these may read the process environment (STYLE.md, principle 5).
+    // Only these may read the process environment (docs/development.md, Code principles 5).
     files: ['src/**/*.ts'],
     ignores: ['src/main.ts', 'src/config.ts', 'src/cli/**/*.ts'],
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/config.ts and pass it in.' }] },

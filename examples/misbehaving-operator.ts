@@ -1,7 +1,7 @@
 // A small misbehaving operator: the postgres operator of examples/leases/postgres-operator.yaml, running as its own
 // service account (a TokenRequest token, exactly what a pod of the operator would present) with the broad RBAC real
 // operators ship with (cluster-admin). It does its normal work, which Suture must allow, and then the harmful things
-// of the incidents in DESIGN.md, which Suture must deny with an explanation. `make demo` runs it after applying
+// of the incidents test/scenarios replays, which Suture must deny with an explanation. `make demo` runs it after applying
 // examples/; on its own:
 //
 //   npx tsx examples/misbehaving-operator.ts --kubeconfig <admin kubeconfig of a cluster prepared by the demo>

@@ -1,4 +1,4 @@
-// The one module that reads the process environment and command line (STYLE.md, principle 5). Everything else gets
+// The one module that reads the process environment and command line (docs/development.md, Code principles 5). Everything else gets
 // a typed Config. parseConfig() is pure (arguments, environment and host passed in) so tests need no mocking;
 // loadConfig() feeds it from the process.
 //
@@ -83,7 +83,7 @@ export const defaults = {
   freshnessTimeout: '2s',
   workers: 2,
   logLevel: 'info' as LogLevel,
-  /** Always exempt besides Suture's own namespace (DESIGN.md, Identities). */
+  /** Always exempt besides Suture's own namespace (docs/concepts.md, Identities). */
   exemptNamespaces: ['kube-system'],
 } as const;
 

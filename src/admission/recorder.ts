@@ -1,4 +1,4 @@
-// Every decision explains itself (DESIGN.md): besides the admission response and its audit annotations, each
+// Every decision explains itself (docs/concepts.md): besides the admission response and its audit annotations, each
 // validating decision is kept in a bounded log for `kubectl suture explain <id>`, counted in
 // suture_decisions_total{verdict,policy}, and — when it denied, warned or audited — written as Events on the policy
 // or lease and on the target object, and counted in the policy's status.

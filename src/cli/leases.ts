@@ -1,7 +1,7 @@
 // `kubectl suture leases`: who owns what. From the SutureLeases as the API server has them (status written by
 // Suture's lease reconciler), one view per lease — holder, scope, fields, phase, the leases it conflicts with and the
 // queue: the Conflicted leases waiting behind a Granted one, in the order they will be granted (the older lease wins,
-// then the name; DESIGN.md "SutureLease"). Printed as a kubectl-style table, as data (-o json|yaml), or as a graph
+// then the name; docs/concepts.md, Leases). Printed as a kubectl-style table, as data (-o json|yaml), or as a graph
 // (Graphviz DOT or Mermaid) of holders, leases, scopes and who waits for whom. Pure: leases and the time come in.
 import type { LabelSelector, LeaseResource, SutureLease } from '../api/types.js';
 import { age, renderTable } from './output.js';

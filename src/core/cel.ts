@@ -2,7 +2,7 @@
 // docs/performance.md). Compile once (parse + type-check against Suture's variables), evaluate many times. Every
 // failure, at compile or evaluation time, is a value with a line and column, never a thrown exception.
 //
-// Variables (DESIGN.md, SuturePolicy): request, object, oldObject, impact{deleted,changed,created}, cluster (state
+// Variables (docs/concepts.md, Expressions): request, object, oldObject, impact{deleted,changed,created}, cluster (state
 // after the request), before (state before), lease, now. `cluster` and `before` offer get/exists/list/count as
 // receiver functions backed by a core Snapshot. JSON integers become CEL ints (BigInt) so that
 // `object.spec.replicas >= 2` and `object.spec.replicas + 1` behave as in Kubernetes' own CEL.

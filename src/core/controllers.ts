@@ -1,4 +1,4 @@
-// What Kubernetes' controllers do with what a request configures, as far as the impact needs it (DESIGN.md, Impact;
+// What Kubernetes' controllers do with what a request configures, as far as the impact needs it (docs/concepts.md, Impact;
 // "Pods count toward their owners"): how the garbage collector resolves an ownerReference, which pods a workload
 // controls and which of them count as available, which pods a ReplicaSet, Deployment or Job scale-down removes, and
 // which replica count a HorizontalPodAutoscaler imposes on its target. Pure: reads objects and the snapshot only.

@@ -1,5 +1,5 @@
 // decide(request, input, now) → Decision: the admission pipeline as named stages, each a small function that
-// records what it saw (STYLE.md, principle 2). Pure: no I/O, no clock but `now`, no logging.
+// records what it saw (docs/development.md, Code principles 2). Pure: no I/O, no clock but `now`, no logging.
 //
 //   exempt → impact → identities → leases → match → conditions → invariants → exceptions → respond
 //
@@ -7,7 +7,7 @@
 // ungoverned (service accounts of exempt namespaces, and humans no policy names: the controllers, admins and whoever
 // impersonates them) and governed. Ungoverned requesters are judged only by the effects that `protect` and
 // availability floors guard — the removal of a protected object, the reduction of a floor — whoever performs them
-// (DESIGN.md, Identities); leases keep binding governed identities only.
+// (docs/concepts.md, Identities); leases keep binding governed identities only.
 import { AUDIT_DECISION, AUDIT_POLICY, AUDIT_VERDICT } from '../api/constants.js';
 import type { Enforcement, KubeObject } from '../api/types.js';
 import { celVariables, type CelVariables } from './cel.js';
@@ -90,7 +90,7 @@ export function ungovernedReason(request: AdmissionRequest, input: DecisionInput
   return undefined;
 }
 
-/** Service accounts are governed by default; humans only where a policy's subjects name them (DESIGN.md, Identities). */
+/** Service accounts are governed by default; humans only where a policy's subjects name them (docs/concepts.md, Identities). */
 export function policyBinds(policy: CompiledPolicy, request: AdmissionRequest): boolean {
   if (policy.subjects.length === 0) return serviceAccountOf(request.userInfo) !== undefined;
   return policy.subjects.some((s) => subjectMatches(s, request.userInfo));

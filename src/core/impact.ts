@@ -1,5 +1,5 @@
 // The impact of a request: every object it creates, changes or removes, the cascades the API server's controllers
-// will carry out included (DESIGN.md, Impact). Pure: reads the request and the snapshot, nothing else.
+// will carry out included (docs/concepts.md, Impact). Pure: reads the request and the snapshot, nothing else.
 //
 // Where the cluster's behaviour cannot be known from the snapshot, the impact errs towards "more is removed":
 // - an owner that is not in the snapshot counts as gone, so a dependent whose other owners are all unknown to the
@@ -418,7 +418,7 @@ export function inRequestNamespace(obj: KubeObject, request: AdmissionRequest): 
 }
 
 /**
- * The objects a request creates, changes and removes (DESIGN.md, Impact): the target first, then cascades
+ * The objects a request creates, changes and removes (docs/concepts.md, Impact): the target first, then cascades
  * breadth-first. CREATE: the object (an eviction removes its pod). UPDATE: the changed object (through /scale: the
  * parent with the new spec.replicas; a StatefulSet scale-down adds the removed ordinals' pods, and their PVCs under
  * `whenScaled: Delete`), or a removal when the update hands the object to the garbage collector. DELETE: the target,

@@ -124,7 +124,7 @@ function statusAvailability(a: Affected, old: KubeObject): { before: number; aft
 
 /**
  * Ready replicas of a workload before and after the request, counted from its pods wherever the snapshot holds any
- * (DESIGN.md, "Pods count toward their owners": a forged status cannot open a floor; a pod already terminating is
+ * (docs/concepts.md, "Pods count toward their owners": a forged status cannot open a floor; a pod already terminating is
  * not available, as for the disruption controller); from its status only when no pod of it is known. After the
  * request: the pods the projected state still holds, at most the new replica count.
  */

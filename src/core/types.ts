@@ -199,7 +199,7 @@ export interface Decision {
   violations: { policy: string; invariant: string; enforcement: 'Deny' | 'Warn' | 'Audit'; message: string }[];
   /** Leases (namespace/name) that denied the request. */
   leaseViolations: { lease: string; holder: Subject; message: string }[];
-  /** True when the verdict read cluster state other than the request's own objects (see DESIGN.md, Freshness). */
+  /** True when the verdict read cluster state other than the request's own objects (see docs/concepts.md, Freshness). */
   readsClusterState: boolean;
   /** What the verdict rests on besides the request: the edge reads these fresh or live where it must. */
   consulted: Consulted;
@@ -255,7 +255,7 @@ export interface MetricReader {
   read(url: string, query: string): MetricSample | undefined;
 }
 
-/** Who is governed (DESIGN.md, Identities). */
+/** Who is governed (docs/concepts.md, Identities). */
 export interface IdentityConfig {
   /** Service accounts in these namespaces are not governed (kube-system, Suture's own namespace). */
   exemptNamespaces: readonly string[];

@@ -13,7 +13,7 @@ import { CelResultTypes, compileCel, formatCelIssue, type CelResultType } from '
 import { isKnownTimeZone, parseCron } from './conditions.js';
 import { formatDuration, parseDurationSeconds } from './units.js';
 
-/** The default longest time an exception may stay active (DESIGN.md: 24h). */
+/** The default longest time an exception may stay active (docs/concepts.md, Exceptions: 24h). */
 export const DEFAULT_MAX_EXCEPTION_SECONDS = 24 * 3600;
 
 // ------------------------------------------------------------------------------------------------ schema (ajv)

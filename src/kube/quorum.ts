@@ -1,7 +1,7 @@
 // The current resourceVersion of a collection, read with a quorum read, for freshness checks.
 //
 // Why: an informer's cache lags the API server by however long its watch takes to deliver. A verdict that reads
-// cluster state must be taken on state no older than the request (DESIGN.md, Freshness), so the edge asks the API
+// cluster state must be taken on state no older than the request (docs/concepts.md, Freshness), so the edge asks the API
 // server "what is the newest resourceVersion now?" and waits until the cache has seen it (Informer.waitForResourceVersion).
 //
 // How: a LIST with no resourceVersion parameter is a consistent read: the API server reads etcd with a quorum read

@@ -1,4 +1,4 @@
-// What a scenario's code needs from the outside, passed in (STYLE.md principle 5).
+// What a scenario's code needs from the outside, passed in (docs/development.md, Code principles 5).
 
 import type { Discovery, KubeHttp } from '../../src/scenario/kube.js';
 import type { Timing } from './poll.js';

@@ -300,7 +300,7 @@ export class ExceptionStore {
   }
 
   /**
-   * Compiles each generation once (status writes do not reach here). The bound on expiresAt is measured from the exception's creation (DESIGN.md:
+   * Compiles each generation once (status writes do not reach here). The bound on expiresAt is measured from the exception's creation (docs/concepts.md:
    * "always bounded"), so an exception valid when applied stays valid until it expires, on every replica, after
    * restarts too; extending one past the bound means applying a new one.
    */

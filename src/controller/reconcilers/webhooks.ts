@@ -1,6 +1,6 @@
 // Suture's own webhook configurations (leader only): built from the stores and the caBundle, created or updated
 // when they differ from what the API server holds, and repaired within seconds after anyone edits or deletes them
-// (the API server sends no admission request for webhook configurations: DESIGN.md, "What admission cannot see").
+// (the API server sends no admission request for webhook configurations: docs/concepts.md, "What admission cannot see").
 // Never publishes from cold caches: while a store has not synced, the reconcile waits and tries again, as Kyverno's
 // webhook controller does, because a configuration built from empty caches would drop every rule.
 import type { KubeConfig } from '@kubernetes/client-node';

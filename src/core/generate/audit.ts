@@ -1,5 +1,5 @@
 // The rights audit: what a lease holder can write through RBAC beyond what its leases need. RBAC is static and
-// admission cannot see everything (DESIGN.md, "What admission cannot see"): the API server sends no admission
+// admission cannot see everything (docs/concepts.md, "What admission cannot see"): the API server sends no admission
 // request for webhook configurations or admission policies, so an identity that can write them, CRDs, RBAC or
 // Suture's own objects can switch Suture off. Those are flagged `sensitive`.
 // Pure: the RBAC objects are passed in. Aggregated ClusterRoles are read by their rules as stored (the controller

@@ -18,7 +18,7 @@ export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /** Verbs on the leased resources. */
 export const LEASE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
-/** Subresources that count as writes to their object (DESIGN.md), and the verbs on them. */
+/** Subresources that count as writes to their object (docs/concepts.md, Objects and selectors), and the verbs on them. */
 export const LEASE_SUBRESOURCES = ['scale', 'status'] as const;
 export const SUBRESOURCE_VERBS = ['get', 'update', 'patch'] as const;
 
