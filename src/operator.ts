@@ -228,6 +228,8 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
     now,
     freshnessTimeoutMs: config.freshnessTimeoutMs,
     record: (request, decision) => parts.recorder.record(request, decision),
+    observeStage: (stage, seconds) => parts.metrics.admissionStageDuration.observe({ stage }, seconds),
+    stageClock: () => performance.now(),
   });
   return createAdmissionServer({
     handler,

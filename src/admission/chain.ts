@@ -3,7 +3,7 @@
 import type { AdmissionRequest, Decision } from '../core/types.js';
 import { EdgeLogKeys as K, errorText, type EdgeLogger, type MonotonicClock } from './deps.js';
 import type { AdmissionMetrics } from './metrics.js';
-import { errorDecision, type Phase } from './review.js';
+import { errorDecision, Phases, type Phase } from './review.js';
 
 /** Decides one admission request. The real one calls the core's decide() on a fresh snapshot. */
 export type AdmissionHandler = (request: AdmissionRequest, phase: Phase) => Promise<Decision>;
@@ -50,8 +50,48 @@ export function withMetrics(next: AdmissionHandler, metrics: AdmissionMetrics, c
   };
 }
 
-/** One structured line per decision: denials and errors at info/warn, allowances at debug. */
-export function withLogging(next: AdmissionHandler, logger: EdgeLogger, clock: MonotonicClock): AdmissionHandler {
+/** At most `perSecond` lines per key in each second; the lines held back are counted and reported with the next one. */
+export class LineLimiter {
+  private readonly windows = new Map<string, { second: number; written: number; held: number }>();
+
+  constructor(private readonly perSecond: number) {}
+
+  /** undefined: hold this line back; otherwise write it, with how many were held back before it. */
+  admit(key: string, nowMs: number): { suppressed: number } | undefined {
+    const second = Math.floor(nowMs / 1000);
+    const w = this.windows.get(key) ?? { second, written: 0, held: 0 };
+    if (w.second !== second) Object.assign(w, { second, written: 0 });
+    this.windows.set(key, w);
+    if (w.written >= this.perSecond) {
+      w.held += 1;
+      return undefined;
+    }
+    w.written += 1;
+    const suppressed = w.held;
+    w.held = 0;
+    if (this.windows.size > 10_000) this.windows.clear(); // bounded: policy names are few, but keys come from input
+    return { suppressed };
+  }
+}
+
+/** Allowed lines at info per policy (or lease, exception) and second; the rest are counted in the next one. */
+export const ALLOWED_INFO_LINES_PER_SECOND = 10;
+
+/** The policy, lease or exception an allowed decision is about, or undefined when nothing but the request was looked at. */
+function concernOf(decision: Decision): string | undefined {
+  const named = decision.violations[0]?.policy ?? decision.exceptionsUsed[0];
+  if (named !== undefined) return named;
+  const looked = decision.trace.flatMap((s) => s.checks).find((c) => c.result !== 'skip');
+  return looked?.source.split('/').slice(0, 2).join('/');
+}
+
+/**
+ * One structured line per decision: errors at warn; denials at info; allowed decisions a policy, lease or exception
+ * had a say in (warned, audited, averted, relaxed, excepted, or checked and passed) at info, at most
+ * ALLOWED_INFO_LINES_PER_SECOND per policy and second with the held-back count in the next line; allowed decisions
+ * nothing looked at at debug.
+ */
+export function withLogging(next: AdmissionHandler, logger: EdgeLogger, clock: MonotonicClock, limiter = new LineLimiter(ALLOWED_INFO_LINES_PER_SECOND)): AdmissionHandler {
   return async (request, phase) => {
     const start = clock();
     const decision = await next(request, phase);
@@ -70,9 +110,24 @@ export function withLogging(next: AdmissionHandler, logger: EdgeLogger, clock: M
     };
     if (decision.verdict === 'error') logger.warn('Failed to decide on admission request', { ...fields, [K.reason]: decision.message });
     else if (!decision.allowed) logger.info('Denied admission request', { ...fields, [K.reason]: decision.message });
-    else logger.debug('Allowed admission request', fields);
+    else logAllowed(logger, limiter, { decision, fields, phase, nowMs: clock() });
     return decision;
   };
+}
+
+function logAllowed(logger: EdgeLogger, limiter: LineLimiter, at: { decision: Decision; fields: Record<string, unknown>; phase: Phase; nowMs: number }): void {
+  const { decision, fields } = at;
+  // The mutating phase's allowance is the validating phase's business: one info line per request.
+  const concern = at.phase === Phases.Mutate && decision.averted !== true ? undefined : concernOf(decision);
+  if (concern === undefined) {
+    logger.debug('Allowed admission request', fields);
+    return;
+  }
+  const admitted = limiter.admit(concern, at.nowMs);
+  if (admitted === undefined) return;
+  const message = decision.verdict === 'warn' ? 'Warned on admission request' : decision.verdict === 'audit' ? 'Audited admission request' : 'Allowed admission request';
+  const reason = decision.message === '' ? undefined : decision.message;
+  logger.info(message, { ...fields, [K.policy]: concern, ...(reason === undefined ? {} : { [K.reason]: reason }), ...(admitted.suppressed > 0 ? { [K.suppressed]: admitted.suppressed } : {}) });
 }
 
 export interface ChainDependencies {

@@ -10,7 +10,7 @@ export interface EdgeLogger {
   debug(message: string, fields?: LogFields): void;
 }
 
-/** Whether the replica may serve: false with a reason until the caches have synced (STYLE.md, principle 4). */
+/** Whether the replica may serve: false with a reason until the caches have synced (docs/development.md, Code principles 4). */
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
 /** Milliseconds from a monotonic clock, for durations (performance.now in production). */
@@ -34,6 +34,8 @@ export const EdgeLogKeys = {
   error: 'error',
   phase: 'phase',
   path: 'path',
+  policy: 'policy',
+  suppressed: 'suppressed',
 } as const;
 
 /** An Error as log fields. */

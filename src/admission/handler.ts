@@ -11,13 +11,14 @@
 // - CEL reads of the cluster (cluster/before get, exists, list, count) are read live once the first decision shows
 //   which they are, and the decision is taken again only if what was read differs.
 // If that state cannot be had before the deadline, the failure mode applies and the decision says so.
-import { decide, exemptReason, plainDecision } from '../core/decide.js';
+import { decide as decideCore, exemptReason, plainDecision } from '../core/decide.js';
 import { freshScopes, type StateScope } from '../core/freshness.js';
 import type { CompiledException, CompiledPolicy } from '../core/policy.js';
 import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type Lookup, type MetricReader, type Snapshot } from '../core/types.js';
 import type { KubeObject } from '../api/types.js';
 import type { BudgetStore } from './budgets.js';
 import type { AdmissionHandler } from './chain.js';
+import { AdmissionStages, type AdmissionStage } from './metrics.js';
 import { Phases, type Phase } from './review.js';
 
 /** Consistent reads laid over the cache (state/fresh.ts readFresh). */
@@ -44,6 +45,10 @@ export interface HandlerDeps {
   freshnessTimeoutMs: number;
   /** Records a validating decision: log of decisions, Events, counters, exception uses. */
   record: (request: AdmissionRequest, decision: Decision) => void;
+  /** Records the time of a stage (decide, freshness, budgets), measured with `stageClock`; default: untimed. */
+  observeStage?: (stage: AdmissionStage, seconds: number) => void;
+  /** A monotonic clock in milliseconds for the stage times (performance.now). */
+  stageClock?: () => number;
 }
 
 function inputOf(sources: DecisionSources, budgets: BudgetStore): DecisionInput {
@@ -95,6 +100,26 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
+  const clock = deps.stageClock ?? ((): number => 0);
+  const observe = deps.observeStage ?? ((): void => undefined);
+  const time = async <T>(stage: AdmissionStage, work: () => Promise<T>): Promise<T> => {
+    const start = clock();
+    try {
+      return await work();
+    } finally {
+      observe(stage, (clock() - start) / 1000);
+    }
+  };
+  /** The core's decide(), timed as the `decide` stage (each time a decision is taken). */
+  const decide = (request: AdmissionRequest, input: DecisionInput, now: Date): Decision => {
+    const start = clock();
+    try {
+      return decideCore(request, input, now);
+    } finally {
+      observe(AdmissionStages.Decide, (clock() - start) / 1000);
+    }
+  };
+
   /** Reads fresh state; on failure decides by the failure mode (`failClosed`) on the cache and says so. */
   const onFresh = async (
     request: AdmissionRequest,
@@ -103,7 +128,7 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
     failClosed: (cached: Decision) => boolean,
   ): Promise<{ input: DecisionInput; changed: boolean } | Decision> => {
     try {
-      const fresh = await withDeadline(deps.sources.readFresh(input.snapshot, what), deps.freshnessTimeoutMs);
+      const fresh = await time(AdmissionStages.Freshness, () => withDeadline(deps.sources.readFresh(input.snapshot, what), deps.freshnessTimeoutMs));
       return { input: { ...input, snapshot: fresh.snapshot }, changed: fresh.changed };
     } catch (error) {
       const cached = decide(request, input, deps.now());
@@ -135,7 +160,7 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
   /** Reserves the budgets an allowed request consumes; a budget spent meanwhile by another replica denies it. */
   const withBudgets = async (request: AdmissionRequest, decision: Decision): Promise<Decision> => {
     if (!decision.allowed || decision.budgets.length === 0 || request.dryRun === true) return decision;
-    const r = await deps.budgets.reserve(decision.budgets);
+    const r = await time(AdmissionStages.Budgets, () => deps.budgets.reserve(decision.budgets));
     if (r.ok) return decision;
     const { use } = r;
     const why = `budget of ${use.limit} per ${use.windowSeconds}s spent (${r.used} used)`;

@@ -1,6 +1,7 @@
-// Metrics of the admission edge: HTTP answers by route and code, and decision latency by phase and verdict. The
-// decision counters by policy (suture_decisions_total) belong to observability; these describe the edge itself.
-import { Counter, Histogram, type Registry } from 'prom-client';
+// Metrics of the admission edge: HTTP answers by route and code, decision latency by operation and verdict, and time
+// by stage. The decision counters by policy (suture_decisions_total) belong to observability; these describe the edge.
+import type { Histogram} from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { AdmissionOperation, Verdict } from '../core/types.js';
 import type { Phase } from './review.js';
 
@@ -12,8 +13,14 @@ export interface DecisionSample {
   seconds: number;
 }
 
+/** The stages of the admission edge, each timed into suture_admission_stage_duration_seconds{stage}. */
+export const AdmissionStages = { Decode: 'decode', Decide: 'decide', Freshness: 'freshness', Budgets: 'budgets', Respond: 'respond' } as const;
+export type AdmissionStage = (typeof AdmissionStages)[keyof typeof AdmissionStages];
+
 export interface AdmissionMetrics {
   observeDecision(sample: DecisionSample): void;
+  /** Time spent in one stage of the edge. */
+  observeStage(stage: AdmissionStage, seconds: number): void;
   /** One HTTP answer on an edge route ("/validate", "/mutate", "other"). */
   observeHttp(route: string, code: number): void;
 }
@@ -31,39 +38,27 @@ function httpCounter(registry: Registry): (route: string, code: number) => void 
   return (route, code) => requests.inc({ route: ROUTES.has(route) ? route : 'other', code: String(code) });
 }
 
-/** The edge's own metrics on `registry` (decision latency by phase and verdict, HTTP answers). */
-export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
-  const latency = new Histogram({
-    name: 'suture_admission_decision_duration_seconds',
-    help: 'Time from a decoded AdmissionReview to its decision, by webhook phase and verdict.',
-    labelNames: ['phase', 'verdict'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  return {
-    observeDecision: ({ phase, verdict, seconds }) => latency.observe({ phase, verdict }, seconds),
-    observeHttp: httpCounter(registry),
-  };
-}
-
 /** Metrics that record nothing. */
 export function createNullAdmissionMetrics(): AdmissionMetrics {
-  return { observeDecision: () => undefined, observeHttp: () => undefined };
+  return { observeDecision: () => undefined, observeStage: () => undefined, observeHttp: () => undefined };
 }
 
 /** The part of observability's Metrics the edge records into (structural, so this module does not depend on it). */
 export interface SharedAdmissionMetrics {
   registry: Registry;
   admissionDuration: Histogram<'operation' | 'verdict'>;
+  admissionStageDuration: Histogram<'stage'>;
 }
 
 /**
  * The edge's metrics on the process-wide set: decision latency goes to suture_admission_duration_seconds{operation,
- * verdict}, and the HTTP answer counter is registered on the same registry.
+ * verdict}, stages to suture_admission_stage_duration_seconds{stage}, and the HTTP answer counter is registered on the
+ * same registry.
  */
 export function admissionMetricsOn(shared: SharedAdmissionMetrics): AdmissionMetrics {
   return {
     observeDecision: ({ operation, verdict, seconds }) => shared.admissionDuration.observe({ operation, verdict }, seconds),
+    observeStage: (stage, seconds) => shared.admissionStageDuration.observe({ stage }, seconds),
     observeHttp: httpCounter(shared.registry),
   };
 }

@@ -14,7 +14,7 @@ import { buildChain, type AdmissionHandler } from './chain.js';
 import { EdgeLogKeys as K, errorText, type EdgeLogger, type MonotonicClock, type Readiness } from './deps.js';
 import type { TlsPair } from '../kube/pki.js';
 import { EdgeError, isJsonContentType, parseJson, readBody, sendJson, sendStatus, sendText } from './http.js';
-import type { AdmissionMetrics } from './metrics.js';
+import { AdmissionStages, type AdmissionMetrics } from './metrics.js';
 import { decodeAdmissionReview, encodeAdmissionReview, errorDecision, errorReview, isPatchable, Phases, type Phase } from './review.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -193,7 +193,9 @@ class Edge {
       return sendStatus(res, 415, `Content-Type must be application/json, got ${got}`);
     }
     const body = parseJson(await readBody(req, this.limits.maxBodyBytes));
+    const decodeStart = this.options.clock();
     const decoded = decodeAdmissionReview(body);
+    this.options.metrics.observeStage(AdmissionStages.Decode, (this.options.clock() - decodeStart) / 1000);
     if (!decoded.ok) {
       const message = `invalid AdmissionReview: ${decoded.errors.join('; ')}`;
       if (decoded.uid === undefined) return sendStatus(res, 400, message);
@@ -201,6 +203,7 @@ class Edge {
     }
     const request = decoded.request;
     const decision = await route.chain(request, phase);
+    const respondStart = this.options.clock();
     const context = { uid: request.uid, phase, patchable: isPatchable(request) };
     let review;
     try {
@@ -210,6 +213,7 @@ class Edge {
       review = encodeAdmissionReview(failed, context);
     }
     sendJson(res, 200, review);
+    this.options.metrics.observeStage(AdmissionStages.Respond, (this.options.clock() - respondStart) / 1000);
   }
 
   private fail(res: ServerResponse, path: string, error: unknown): void {

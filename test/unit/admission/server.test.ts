@@ -3,11 +3,12 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { expect } from 'chai';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AdmissionHandler } from '../../../src/admission/chain.js';
 import type { Readiness } from '../../../src/admission/deps.js';
 import type { TlsPair } from '../../../src/kube/pki.js';
-import { createAdmissionMetrics } from '../../../src/admission/metrics.js';
+import { admissionMetricsOn } from '../../../src/admission/metrics.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
 import { applyAction, bundleOf, defaultPkiPolicy, inspectCert, servingNames, type PkiMaterial } from '../../../src/kube/pki.js';
 import { errorDecision, type AdmissionReviewResponse } from '../../../src/admission/review.js';
 import { MAX_JSON_DEPTH, jsonDepth, type StatusBody } from '../../../src/admission/http.js';
@@ -113,14 +114,15 @@ describe('admission/server: the HTTPS edge', function () {
     const staged = (await applyAction(first, { kind: 'stageCa', reason: 'test' }, policy, new Date())) as PkiMaterial;
     second = (await applyAction(staged, { kind: 'issueServing', reason: 'test' }, policy, new Date())) as PkiMaterial;
     served = first.serving;
-    registry = new Registry();
+    const metrics = createMetrics();
+    registry = metrics.registry;
     server = createAdmissionServer({
       handler,
       objectsHandler: (request) => Promise.resolve({ ...allow(request.uid), verdict: 'deny', allowed: false, message: 'spec.invariants[0].expression: undeclared reference' }),
       tls: () => served,
       ready: () => readiness,
       registry,
-      metrics: createAdmissionMetrics(registry),
+      metrics: admissionMetricsOn(metrics),
       logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
       clock: () => performance.now(),
       port: 0,
@@ -249,7 +251,9 @@ describe('admission/server: the HTTPS edge', function () {
     expect(answer.status).to.equal(200);
     expect(answer.headers['content-type']).to.match(/^text\/plain/);
     expect(answer.body).to.match(/suture_admission_http_requests_total\{route="\/validate",code="415"\} \d+/);
-    expect(answer.body).to.match(/suture_admission_decision_duration_seconds_count\{phase="validate",verdict="error"\} \d+/);
+    expect(answer.body).to.match(/suture_admission_duration_seconds_count\{operation="[A-Z]+",verdict="error"\} \d+/);
+    expect(answer.body).to.match(/suture_admission_stage_duration_seconds_count\{stage="decode"\} \d+/);
+    expect(answer.body).to.match(/suture_admission_stage_duration_seconds_count\{stage="respond"\} \d+/);
     expect(answer.body).to.match(/route="other",code="404"/);
   });
 
