@@ -1,4 +1,4 @@
-// Which cluster state a verdict must read fresh (DESIGN.md, How Suture knows the cluster). Pure: the edge performs
+// Which cluster state a verdict must read fresh (docs/concepts.md, How Suture knows the cluster). Pure: the edge performs
 // the reads (state/fresh.ts).
 //
 // A request that removes or can remove something — a DELETE, an eviction, an UPDATE that changes ownerReferences,
