@@ -1,4 +1,4 @@
-// No identity laundering (DESIGN.md, Identities): a governed identity may not create or empower an ungoverned one.
+// No identity laundering (docs/concepts.md, Identities): a governed identity may not create or empower an ungoverned one.
 // Service accounts of exempt namespaces (kube-system, Suture's own) are not governed, so a governed identity may not
 // create them, request their tokens, run anything as them (every pod in a namespace runs as one of its service
 // accounts), change RBAC inside those namespaces, or bind any role to an exempt subject anywhere. Built in: it holds

@@ -9,7 +9,7 @@
 // too much is safe, too little is not.
 // `matchConditions` (CEL on request.userInfo) keep ungoverned identities from ever reaching the governed webhooks.
 // Exemptions are by requester, never by the object's namespace: no namespaceSelector, so a governed identity writing
-// into kube-system is judged (DESIGN.md, Identities). Wherever pods are judged, `pods/eviction` CREATE is too (an
+// into kube-system is judged (docs/concepts.md, Identities). Wherever pods are judged, `pods/eviction` CREATE is too (an
 // eviction removes its pod). Two more webhooks, each with tight rules and matchConditions:
 //  - `identities.suture.dev`: governed identities creating or empowering an ungoverned one (anything that runs or
 //    authenticates as a service account of an exempt namespace, bindings to exempt subjects); only requests into
