@@ -217,7 +217,7 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
   const handler = createDecisionHandler({
     sources: {
       snapshot: () => parts.cache.view(),
-      readFresh: (base, what) => readFresh(base, what, { reader: live, coverage: (group, kind) => parts.cache.coverage(group, kind) }),
+      readFresh: (base, what) => readFresh(base, what, { reader: live, coverage: (group, kind) => parts.cache.coverage(group, kind), discover: (group, kind) => parts.discovery.forKind(group, kind) }),
       policies: () => parts.stores.policies.policies(),
       leases: () => parts.stores.leases.leases(),
       exceptions: () => parts.stores.exceptions.exceptions(),

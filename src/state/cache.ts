@@ -95,6 +95,10 @@ export class ClusterCache {
   private discoveryTimer: NodeJS.Timeout | undefined;
   private lastDiscovery = Number.NEGATIVE_INFINITY;
   private stopped = false;
+  /** Whether the informers were started once. */
+  private applied = false;
+  /** Kinds whose objects some informer has listed (in either form). */
+  private readonly listedOnce = new Set<string>();
 
   constructor(
     private readonly deps: ClusterCacheDeps,
@@ -111,6 +115,10 @@ export class ClusterCache {
     for (const [removed, remover] of REMOVERS) if ([...wanted].some((p) => patternCovers(p, removed))) wanted.add(remover);
     const same = wanted.size === this.wanted.size && [...wanted].every((p) => this.wanted.has(p));
     this.wanted = wanted;
+    // A policy naming a kind discovery has not seen (its CRD just created): refresh discovery now.
+    const known = new Set(this.deps.discovery.all().map((k) => `${k.group}/${k.kind}`));
+    const unknown = [...wanted].some((p) => !p.includes('*') && !known.has(p));
+    if (unknown && Date.now() - this.lastDiscovery >= (this.options.discoveryIntervalMs ?? 2000)) this.discoveryStale = true;
     return same && !this.discoveryStale ? this.syncing : this.reconcile();
   }
 
@@ -119,9 +127,15 @@ export class ClusterCache {
     return [...this.informers.values()].every((c) => c.informer.hasSynced());
   }
 
-  /** Names of informers that have not listed yet, for /readyz. */
+  /**
+   * Kinds not served yet, for /readyz: before the first discovery, and kinds whose informer has not listed yet — except
+   * a kind moving between metadata and full objects, whose earlier objects keep being served meanwhile (otherwise a
+   * policy naming every kind would make the replica unready, and its webhook configuration unpublished, while all
+   * kinds relist).
+   */
   unsynced(): string[] {
-    return [...this.informers.entries()].filter(([, c]) => !c.informer.hasSynced()).map(([k]) => k);
+    if (!this.applied) return ['discovery'];
+    return [...this.informers.entries()].filter(([k, c]) => !c.informer.hasSynced() && !this.listedOnce.has(k)).map(([k]) => k);
   }
 
   /** Kinds cached now, as `group/Kind`, with how. */
@@ -170,12 +184,14 @@ export class ClusterCache {
       await cached.informer.stop();
       this.informers.delete(key);
       if (want === undefined) {
+        this.listedOnce.delete(key);
         this.snapshot.removeKind(groupOf(cached.informer.target.apiVersion), cached.informer.target.kind);
         this.deps.logger.info('Stopped informer cache', { [LogKeys.kind]: key });
       }
     }
     // Started together: each start lists its kind first, and readiness waits for all of them.
     await Promise.all([...desired].filter(([key]) => !this.informers.has(key)).map(([key, want]) => this.startInformer(key, want.kind, want.coverage)));
+    this.applied = true;
   }
 
   private async startInformer(key: string, kind: DiscoveredKind, coverage: Coverage): Promise<void> {
@@ -190,7 +206,11 @@ export class ClusterCache {
     });
     // A kind cached before in the other form: once this informer listed, drop what it no longer holds.
     const replaces = this.snapshot.list(kind.group, kind.kind).length > 0;
-    if (replaces) void informer.waitForSync(86_400_000).then((ok) => ok && this.prune(kind, informer));
+    void informer.waitForSync(86_400_000).then((ok) => {
+      if (!ok) return;
+      this.listedOnce.add(key);
+      if (replaces) this.prune(kind, informer);
+    });
     this.informers.set(key, { informer, coverage });
     await informer.start();
     this.deps.logger.debug('Started informer cache', { [LogKeys.kind]: key, coverage });

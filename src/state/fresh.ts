@@ -20,6 +20,8 @@ export interface FreshDeps {
   reader: LiveReader;
   /** How the cache holds a kind (cache.ts ClusterCache.coverage). */
   coverage(group: string, kind: string): Coverage | undefined;
+  /** A kind the snapshot does not know yet (a CRD created a moment ago): asks discovery. */
+  discover(group: string, kind: string): Promise<KindInfo | undefined>;
 }
 
 export interface FreshRequest {
@@ -101,8 +103,8 @@ function cachedInScope(base: Snapshot, scope: { group: string; kind: string; lab
 
 async function readScope(reads: Reads, scope: { group: string; kind: string; namespace?: string; labelSelector: string }, full: boolean): Promise<void> {
   const { base, deps, delta } = reads;
-  const info = base.kindOf(scope.group, scope.kind);
-  if (info === undefined) return;
+  const info = base.kindOf(scope.group, scope.kind) ?? (await deps.discover(scope.group, scope.kind));
+  if (info === undefined) return; // not served: nothing of it exists
   const apiVersion = apiVersionOf(info);
   const namespace = info.namespaced ? scope.namespace : undefined;
   delta.reads++;
@@ -120,7 +122,7 @@ async function readScope(reads: Reads, scope: { group: string; kind: string; nam
 async function readObject(reads: Reads, ref: { apiVersion: string; kind: string; namespace: string; name: string }, full: boolean): Promise<KubeObject | undefined> {
   const { base, deps, delta } = reads;
   const group = groupOf(ref.apiVersion);
-  const info = base.kindOf(group, ref.kind);
+  const info = base.kindOf(group, ref.kind) ?? (await deps.discover(group, ref.kind));
   if (info === undefined) return undefined;
   const apiVersion = apiVersionOf(info);
   const metadataOnly = !full && deps.coverage(group, ref.kind) !== Coverages.Full;
