@@ -72,8 +72,8 @@ bench-core: deps ## Microbenchmark of decide() on a large snapshot (default heap
 	node --max-semi-space-size=64 --import tsx test/bench/core.bench.ts
 
 .PHONY: bench
-bench: build controlplane ## End-to-end benchmarks on the real control plane, ending in TARGET lines (~20 min; BENCH=latency,webhook,reconcile,memory,core for parts).
-	node --import tsx test/bench/e2e.bench.ts $(if $(BENCH),--only $(BENCH),)
+bench: build controlplane ## End-to-end benchmarks on the real control plane, ending in TARGET lines (~20 min; BENCH=latency,webhook,reconcile,memory,core for parts; BENCH_ARGS="--rounds 3 --requests 100").
+	node --import tsx test/bench/e2e.bench.ts $(if $(BENCH),--only $(BENCH),) $(BENCH_ARGS)
 
 .PHONY: cluster-up
 cluster-up: deps controlplane ## Start a local control plane and keep it running (KUBECONFIG printed).

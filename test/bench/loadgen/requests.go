@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -84,15 +85,29 @@ func runPopulate(ctx context.Context, args []string) (any, error) {
 	var c common
 	c.register(fs)
 	kind := fs.String("kind", "configmap", "configmap | secret")
+	maxTime := fs.Duration("max-time", 0, "stop creating after this long (0: no limit); the result counts what was created")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	labels := map[string]string{"bench": c.prefix}
-	return parallel(ctx, "populate-"+*kind, c.clients, c.count, typedClient(c.kubeconfig), func(ctx context.Context, h any, i int) error {
+	if *maxTime > 0 {
+		bounded, cancel := context.WithTimeout(ctx, *maxTime)
+		defer cancel()
+		res, err := populate(bounded, c, *kind, labels)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = nil
+		}
+		return res, err
+	}
+	return populate(ctx, c, *kind, labels)
+}
+
+func populate(ctx context.Context, c common, kind string, labels map[string]string) (Result, error) {
+	return parallel(ctx, "populate-"+kind, c.clients, c.count, typedClient(c.kubeconfig), func(ctx context.Context, h any, i int) error {
 		cs := h.(*kubernetes.Clientset)
 		name := fmt.Sprintf("%s-%d", c.prefix, i)
 		var err error
-		if *kind == "secret" {
+		if kind == "secret" {
 			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.namespace, Labels: labels}, StringData: map[string]string{"value": name}}
 			_, err = cs.CoreV1().Secrets(c.namespace).Create(ctx, secret, metav1.CreateOptions{})
 		} else {
