@@ -5,7 +5,7 @@
 // as the API server sends them, so it bypasses the serializer while keeping client-node's auth, TLS and
 // discovery-based URL building (KubernetesObjectApi).
 import { ApiException, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
-import type { Configuration, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { Cluster, Configuration, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/types.js';
 import { toKubeError, isNotFound } from './errors.js';
 
@@ -18,10 +18,32 @@ export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
   const kc = new KubeConfig();
   if (source.kind === 'inCluster') {
     kc.loadFromCluster();
-    return kc;
+    return shareDispatchers(kc);
   }
   kc.loadFromFile(source.path);
   if (source.context !== undefined) kc.setCurrentContext(source.context);
+  return shareDispatchers(kc);
+}
+
+type DispatcherFactory = (cluster: Cluster | null, agentOptions: unknown) => unknown;
+
+/**
+ * client-node 2.x builds a new undici Agent for every API call (applySecurityAuthentication → createDispatcher), so
+ * every request opens a new TLS connection and builds a new SecureContext: CPU profiles of `make bench` showed
+ * setKey, SecureContext and getPeerCertificate on top of Suture's self time (docs/performance.md). Reuse one
+ * dispatcher (connection pool) per cluster and user, as client-node already does for its https.Agents. Credentials
+ * in headers (tokens) are still read per request; a client certificate or CA file rotated on disk is picked up by
+ * the next process start, as with the https.Agent cache.
+ */
+export function shareDispatchers(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher: DispatcherFactory };
+  const create = target.createDispatcher.bind(kc);
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = JSON.stringify([cluster?.name ?? '', kc.getCurrentUser()?.name ?? '']);
+    if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
+    return cache.get(key);
+  };
   return kc;
 }
 

@@ -1,0 +1,30 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadKubeConfig } from '../../../src/kube/client.js';
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+describe('kube/client loadKubeConfig', () => {
+  it('reuses one connection pool (undici dispatcher) per cluster and user instead of one per API call', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suture-kc-'));
+    const path = join(dir, 'kubeconfig');
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: ' + b64('not a real CA') + '}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u}}]',
+        'current-context: x',
+      ].join('\n'),
+    );
+    const kc = loadKubeConfig({ kind: 'file', path });
+    const create = (kc as unknown as { createDispatcher: (cluster: unknown, options: unknown) => unknown }).createDispatcher;
+    const first = create(kc.getCurrentCluster(), { ca: Buffer.from('ca') });
+    expect(first).to.not.equal(undefined);
+    expect(create(kc.getCurrentCluster(), { ca: Buffer.from('ca') })).to.equal(first);
+  });
+});
