@@ -60,5 +60,19 @@ function selfProtection(files: Map<string, string>): void {
   const documents = (objects: readonly unknown[]): string => objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
   files.set('config/self-protection/self-protection.yaml', SELF_HEADER + documents(buildSelfProtection(INSTALLED)));
   files.set('config/self-protection/kustomization.yaml', SELF_HEADER + stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['self-protection.yaml'] }));
+  files.set('charts/suture/templates/self-protection.yaml', chartSelfProtection(documents));
   files.set('config/static-admission/manifests/suture-self-protection.static.yaml', SELF_HEADER + documents(buildSelfProtection({ ...INSTALLED, static: true })));
+}
+
+/** The self-protection objects as a chart template: the release's namespace, the chart's labels, behind selfProtection.enabled. */
+function chartSelfProtection(documents: (objects: readonly unknown[]) => string): string {
+  const placeholder = 'suture-release-namespace-placeholder';
+  const labelled = buildSelfProtection({ ...INSTALLED, namespace: placeholder }).map((o) => {
+    const object = structuredClone(o) as { metadata: { labels?: Record<string, string> } };
+    const { ['app.kubernetes.io/part-of']: _partOf, ...labels } = object.metadata.labels ?? {};
+    object.metadata.labels = { ...labels, __chart_labels__: 'x' };
+    return object;
+  });
+  const text = documents(labelled).replaceAll(placeholder, '{{ .Release.Namespace }}').replaceAll('    __chart_labels__: x\n', '    {{- include "suture.labels" . | nindent 4 }}\n');
+  return `{{- if .Values.selfProtection.enabled }}\n${SELF_HEADER}${text}{{- end }}\n`;
 }
