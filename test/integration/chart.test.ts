@@ -33,9 +33,20 @@ async function helmTemplate(namespace: string, args: readonly string[] = []): Pr
   return parseObjects(stdout);
 }
 
+/**
+ * Cluster-scoped kinds that kustomize's built-in scope table does not know, so its `namespace:` sets a namespace on
+ * them (the API server ignores it); the chart rightly sets none.
+ */
+const UNKNOWN_TO_KUSTOMIZE = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+
 async function kustomize(dir = 'default'): Promise<Manifest[]> {
   const { stdout } = await run(join(cluster().binDir, 'kubectl'), ['kustomize', join(root, 'config', dir)], { maxBuffer: 16 * 1024 * 1024 });
-  return parseObjects(stdout);
+  // Helm's own labels and annotations are set aside on both sides (Helm's managed-by replaces Suture's on the
+  // self-protection objects; the leader's repair writes Suture's back).
+  return parseObjects(stdout).map((o) => {
+    if (UNKNOWN_TO_KUSTOMIZE.has(o.kind)) delete o.metadata.namespace;
+    return withoutHelmMetadata(o);
+  });
 }
 
 function withoutHelmMetadata(object: Manifest): Manifest {

@@ -86,6 +86,9 @@ describe('Suture features on the real control plane (one Suture process)', funct
     await configMap('ledger', { rows: '1' }, { data: 'ledger' });
     await configMap('ledger-copy', { rows: '1' }, { data: 'ledger' });
     const policy = await policyReady({ match: [{ kinds: ['ConfigMap'], namespaces: [ns], selector: { matchLabels: { data: 'ledger' } } }], operations: ['DELETE'], invariants: [{ name: 'keep', protect: {} }] }, 'it-keep-ledger');
+    // Ready is written by the reconciler; the webhook rule for ConfigMap deletes takes effect a moment later. Probe
+    // with a dry run (which deletes nothing) until the policy is enforced, then ask for real.
+    await eventually('the policy is enforced', async () => (await asOperator('DELETE', `${cmPath('ledger')}?dryRun=All`)).outcome === 'denied', 20_000);
     expect((await asOperator('DELETE', cmPath('ledger'))).outcome).to.equal('denied');
 
     const exception = uniqueName('it-restore');
