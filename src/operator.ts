@@ -259,6 +259,17 @@ function selfDeps(parts: Parts, pokeElector: () => void): NonNullable<Parameters
   };
 }
 
+/**
+ * Never publish webhook rules built from cold caches (Kyverno's rule): wait until this replica could serve — once.
+ * After that, rules follow policies at once: a policy that makes every kind re-list in full (a match naming no kind)
+ * would otherwise hold back its own rules while it already says Ready, and the requests it should judge would never
+ * reach Suture. Meanwhile the snapshot keeps each kind's earlier objects and destructive verdicts read fresh state.
+ */
+function warmOnce(ready: () => Readiness): () => boolean {
+  let warm = false;
+  return () => (warm ||= ready().ready);
+}
+
 function reconcilersFor(parts: Parts, ready: () => Readiness, pokeElector: () => void): () => Reconcilers {
   const { config, logger } = parts;
   return (): Reconcilers =>
@@ -276,8 +287,7 @@ function reconcilersFor(parts: Parts, ready: () => Readiness, pokeElector: () =>
       webhooks: {
         config: { client: webhookClient(config), failurePolicy: config.webhook.failurePolicy, exemptNamespaces: [...config.exemptions.namespaces, config.namespace], exemptUsers: config.exemptions.users, exemptGroups: config.exemptions.groups },
         caBundle: () => parts.certificates.caBundle(),
-        // Never publish webhook rules built from cold caches (Kyverno's rule): wait until this replica could serve.
-        ready: () => ready().ready,
+        ready: warmOnce(ready),
       },
     });
 }
