@@ -12,7 +12,7 @@
 //   which they are, and the decision is taken again only if what was read differs.
 // If that state cannot be had before the deadline, the failure mode applies and the decision says so.
 import { decide as decideCore, exemptReason, plainDecision } from '../core/decide.js';
-import { freshScopes, type StateScope } from '../core/freshness.js';
+import { freshScopes, reachedNamespaceNames, type StateScope } from '../core/freshness.js';
 import type { CompiledException, CompiledPolicy } from '../core/policy.js';
 import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type Lookup, type MetricReader, type Snapshot } from '../core/types.js';
 import type { KubeObject } from '../api/types.js';
@@ -22,7 +22,7 @@ import { AdmissionStages, type AdmissionStage } from './metrics.js';
 import { Phases, type Phase } from './review.js';
 
 /** Consistent reads laid over the cache (state/fresh.ts readFresh). */
-export type FreshReader = (base: Snapshot, what: { scopes: readonly StateScope[]; ownersOf: readonly KubeObject[]; lookups: readonly Lookup[] }) => Promise<{ snapshot: Snapshot; changed: boolean }>;
+export type FreshReader = (base: Snapshot, what: { scopes: readonly StateScope[]; ownersOf: readonly KubeObject[]; lookups: readonly Lookup[]; namespaces?: readonly string[] }) => Promise<{ snapshot: Snapshot; changed: boolean }>;
 
 /** The state a decision reads, as the stores on every replica hold it. */
 export interface DecisionSources {
@@ -145,7 +145,7 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
     const scopes = freshScopes(request, input);
     const ownersOf = unresolvedOwners(request, input.snapshot);
     if (scopes.length > 0 || ownersOf.length > 0) {
-      const read = await onFresh(request, input, { scopes, ownersOf, lookups: [] }, (d) => scopes.some((s) => s.failClosed) || d.failurePolicy === 'Fail');
+      const read = await onFresh(request, input, { scopes, ownersOf, lookups: [], namespaces: reachedNamespaceNames(request) }, (d) => scopes.some((s) => s.failClosed) || d.failurePolicy === 'Fail');
       if (!('input' in read)) return read;
       input = read.input;
     }

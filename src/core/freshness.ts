@@ -73,6 +73,14 @@ function reachedNamespaces(request: AdmissionRequest): (string | undefined)[] {
   return [undefined];
 }
 
+/**
+ * The namespaces whose Namespace object a destructive verdict also rests on: a policy's namespaceSelector reads its
+ * labels, and a namespace created a moment ago may not have reached the cache yet.
+ */
+export function reachedNamespaceNames(request: AdmissionRequest): string[] {
+  return reachedNamespaces(request).filter((ns): ns is string => ns !== undefined && ns !== '');
+}
+
 function scopesOf(sel: ObjectSelector, reached: readonly (string | undefined)[], input: DecisionInput, failClosed: boolean): StateScope[] {
   const kinds = (sel.kinds ?? []).filter((k) => k !== '*');
   const groups = (sel.apiGroups ?? []).filter((g) => g !== '*');

@@ -29,6 +29,8 @@ export interface FreshRequest {
   /** Objects whose ownerReferences must resolve (the request's object). */
   ownersOf: readonly KubeObject[];
   lookups: readonly Lookup[];
+  /** Namespaces whose Namespace object is read too (their labels decide namespaceSelectors). */
+  namespaces?: readonly string[];
 }
 
 export interface FreshState {
@@ -158,6 +160,7 @@ export async function readFresh(base: Snapshot, request: FreshRequest, deps: Fre
   const reads: Reads = { base, deps, delta };
   await Promise.all([
     ...request.scopes.map((s) => readScope(reads, s, false)),
+    ...(request.namespaces ?? []).map((name) => readObject(reads, { apiVersion: 'v1', kind: 'Namespace', namespace: '', name }, true)),
     ...request.lookups.map((l) =>
       l.name !== undefined
         ? readObject(reads, { apiVersion: l.apiVersion, kind: l.kind, namespace: l.namespace, name: l.name }, true)
