@@ -3,6 +3,7 @@
 import { ConfigError, defaults, loadConfig } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { runSuture } from './operator.js';
+import { enableLinearRegExp } from './runtime/regexp.js';
 
 const HELP = `suture — governs Kubernetes operators by the impact of their requests.
 
@@ -97,6 +98,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+enableLinearRegExp();
 void main(process.argv.slice(2)).then((code) => {
   if (code >= 0) process.exit(code);
 });

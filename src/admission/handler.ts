@@ -49,10 +49,23 @@ export interface HandlerDeps {
   observeStage?: (stage: AdmissionStage, seconds: number) => void;
   /** A monotonic clock in milliseconds for the stage times (performance.now). */
   stageClock?: () => number;
+  /** How long one CEL evaluation may run (default CEL_DEADLINE_MS); its clock is stageClock or performance.now. */
+  celDeadlineMs?: number;
 }
 
-function inputOf(sources: DecisionSources, budgets: BudgetStore): DecisionInput {
+/**
+ * The wall-clock bound of one CEL evaluation, on top of the core's cost limit (core/cel-cost.ts): the cost limit
+ * (1,000,000 units) takes a few hundred ms on a loaded machine, so this catches what the meter cannot count.
+ */
+export const CEL_DEADLINE_MS = 500;
+
+function celBudget(deps: HandlerDeps): DecisionInput['cel'] {
+  return { deadline: { clock: deps.stageClock ?? (() => performance.now()), perEvaluationMs: deps.celDeadlineMs ?? CEL_DEADLINE_MS } };
+}
+
+function inputOf(sources: DecisionSources, budgets: BudgetStore, cel?: DecisionInput['cel']): DecisionInput {
   return {
+    ...(cel === undefined ? {} : { cel }),
     snapshot: sources.snapshot(),
     policies: sources.policies(),
     leases: sources.leases(),
@@ -140,7 +153,7 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
 
   /** The verdict on state fresh enough for it (see the file comment). */
   const decideFresh = async (request: AdmissionRequest, now: Date): Promise<Decision> => {
-    let input = inputOf(deps.sources, deps.budgets);
+    let input = inputOf(deps.sources, deps.budgets, celBudget(deps));
     if (exemptReason(request, input) !== undefined) return decide(request, input, now);
     const scopes = freshScopes(request, input);
     const ownersOf = unresolvedOwners(request, input.snapshot);
@@ -183,7 +196,7 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
     if (request.operation === 'DELETE' || request.operation === 'CONNECT') {
       return plainDecision(request.uid, { verdict: Verdicts.Allow, message: '', stage: 'respond', summary: 'nothing to patch on a DELETE' });
     }
-    const decision = decide(request, inputOf(deps.sources, deps.budgets), deps.now());
+    const decision = decide(request, inputOf(deps.sources, deps.budgets, celBudget(deps)), deps.now());
     const patch = decision.allowed ? decision.patch : [];
     return { ...decision, verdict: Verdicts.Allow, allowed: true, message: '', patch, warnings: decision.allowed && decision.averted === true ? decision.warnings : [] };
   };

@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { enableLinearRegExp } from '../runtime/regexp.js';
 import { parseInstant } from '../scenario/duration.js';
 import { realActions, type Actions, type AuditOptions, type LeasesOptions, type ManifestOptions, type RecordOptions } from './actions.js';
 import { GRAPH_FORMATS, type GraphFormat } from './leases.js';
@@ -269,6 +270,7 @@ if (invokedDirectly()) {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
+  enableLinearRegExp();
   const printer: Printer = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
   main(process.argv.slice(2), printer).then(
     (code) => {

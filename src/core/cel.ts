@@ -8,6 +8,7 @@
 // `object.spec.replicas >= 2` and `object.spec.replicas + 1` behave as in Kubernetes' own CEL.
 import { Environment, Optional } from '@marcbachmann/cel-js';
 import type { KubeObject } from '../api/types.js';
+import { CelLimitError, ESTIMATED_COST_LIMIT, UNKNOWN_SIZE, estimateCost, meter, unboundedPattern, type CelBudget } from './cel-cost.js';
 import { matchesLabelSelector, parseLabelSelector } from './selectors.js';
 import { groupOf } from './snapshot.js';
 import type { AdmissionRequest, Affected, Lookup, Snapshot } from './types.js';
@@ -42,7 +43,16 @@ export interface CelProgram {
   readonly resultType: CelResultType;
   /** The type the checker inferred: bool, string, int, dyn, … */
   readonly checkedType: string;
+  /** The estimated worst-case cost of one evaluation (core/cel-cost.ts); at most the compile-time limit. */
+  readonly estimatedCost: number;
+  /** Evaluates within the budget `vars` carry (celVariables' `budget`, else the default cost limit). */
   evaluate(vars: CelVariables): CelOutcome;
+}
+
+/** Options of compileCel: the limits of core/cel-cost.ts, overridable for tests and benchmarks. */
+export interface CelCompileOptions {
+  /** The estimated cost above which the expression does not compile (default ESTIMATED_COST_LIMIT). */
+  estimatedCostLimit?: number;
 }
 
 /** The inputs of an evaluation, as the decision core holds them. Absent parts become null or empty. */
@@ -60,11 +70,17 @@ export interface CelInput {
   now: number | Date;
   /** Where `cluster`/`before` record each read, by its key (the decision reports them; the edge re-reads them). */
   lookups?: Map<string, Lookup>;
+  /** The bounds of each evaluation with these variables: cost units and a deadline (core/cel-cost.ts). */
+  budget?: CelBudget;
 }
+
+/** Where CelVariables carry their budget: not a CEL variable, invisible to expressions. */
+export const CEL_BUDGET: unique symbol = Symbol('suture.celBudget');
 
 /** The converted variables of one evaluation context; build once per request with celVariables(), reuse for every program. */
 export interface CelVariables {
   readonly [name: string]: unknown;
+  readonly [CEL_BUDGET]?: CelBudget;
 }
 
 /** Compiles a selector in kubectl's string form into a label-set test; throws on a malformed selector. */
@@ -313,8 +329,29 @@ function valueMatches(expected: CelResultType, value: unknown): boolean {
   return true;
 }
 
-/** Parses and type-checks an expression against Suture's variables. */
-export function compileCel(source: string, resultType: CelResultType = CelResultTypes.Bool): { ok: true; program: CelProgram } | { ok: false; error: CelIssue } {
+function costIssue(cost: number, limit: number): CelIssue {
+  const shown = cost >= 1e15 ? cost.toExponential(1) : String(Math.ceil(cost));
+  return {
+    message: `estimated cost ${shown} exceeds the CEL cost limit of ${limit} (a list or string of unknown size counts as ${UNKNOWN_SIZE} elements or characters: nest fewer comprehensions over such lists, or build fewer strings from them)`,
+    line: 1,
+    column: 1,
+  };
+}
+
+/** Runs a parsed program within a budget; the meter turns a spent budget into an error, whatever the value. */
+function run(parsed: Parsed, metered: ReturnType<typeof meter>, vars: CelVariables): { ok: true; value: unknown } | { ok: false; error: unknown } {
+  metered.reset(vars[CEL_BUDGET]);
+  try {
+    const value = parsed(vars) as unknown;
+    if (metered.exhausted) return { ok: false, error: new CelLimitError('CEL cost limit exceeded', undefined) };
+    return { ok: true, value };
+  } catch (e) {
+    return { ok: false, error: e };
+  }
+}
+
+/** Parses and type-checks an expression against Suture's variables, and bounds its cost (core/cel-cost.ts). */
+export function compileCel(source: string, resultType: CelResultType = CelResultTypes.Bool, options: CelCompileOptions = {}): { ok: true; program: CelProgram } | { ok: false; error: CelIssue } {
   let parsed: Parsed;
   try {
     parsed = ENV.parse(source);
@@ -332,6 +369,12 @@ export function compileCel(source: string, resultType: CelResultType = CelResult
   if (!typeMatches(resultType, checkedType)) {
     return { ok: false, error: { message: `expression must evaluate to ${resultType}, but it evaluates to ${checkedType}`, line: 1, column: 1 } };
   }
+  const estimatedCostLimit = options.estimatedCostLimit ?? ESTIMATED_COST_LIMIT;
+  const { cost: estimatedCost } = estimateCost(parsed.ast);
+  if (estimatedCost > estimatedCostLimit) return { ok: false, error: costIssue(estimatedCost, estimatedCostLimit) };
+  const pattern = unboundedPattern(parsed.ast);
+  if (pattern !== undefined) return { ok: false, error: { message: pattern.message, ...position(source, pattern.start) } };
+  const metered = meter(parsed.ast);
   const { kinds: lookupKinds, dynamic: dynamicLookups } = lookupKindsOf(parsed.ast);
   const program: CelProgram = {
     source,
@@ -339,13 +382,11 @@ export function compileCel(source: string, resultType: CelResultType = CelResult
     dynamicLookups,
     resultType,
     checkedType,
+    estimatedCost,
     evaluate(vars: CelVariables): CelOutcome {
-      let value: unknown;
-      try {
-        value = parsed(vars) as unknown;
-      } catch (e) {
-        return { ok: false, error: issueOf(source, e) };
-      }
+      const r = run(parsed, metered, vars);
+      if (!r.ok) return { ok: false, error: issueOf(source, r.error) };
+      const value = r.value;
       if (value instanceof Promise) return { ok: false, error: { message: 'expression is asynchronous', line: 0, column: 0 } };
       if (!valueMatches(resultType, value)) {
         return { ok: false, error: { message: `expression must evaluate to ${resultType}, but it evaluated to ${describe(value)}`, line: 1, column: 1 } };
@@ -442,6 +483,7 @@ function celRequest(r: AdmissionRequest | undefined): CelRequest {
 export function celVariables(input: CelInput, matches: SelectorMatcher = matchSelectorString): CelVariables {
   const now = input.now instanceof Date ? input.now : new Date(input.now);
   return {
+    ...(input.budget === undefined ? {} : { [CEL_BUDGET]: input.budget }),
     request: celRequest(input.request),
     object: toCelValue(input.object ?? null),
     oldObject: toCelValue(input.oldObject ?? null),

@@ -405,6 +405,7 @@ function requestContext(request: AdmissionRequest, input: DecisionInput, now: nu
   const lookups = new Map<string, Lookup>();
   const vars = celVariables({
     lookups,
+    ...(input.cel === undefined ? {} : { budget: input.cel }),
     request,
     object: request.object ?? null,
     oldObject: request.oldObject ?? null,

@@ -1,5 +1,6 @@
 // The contracts of the decision core: what decide() reads and what it returns. Pure data, no behaviour.
 import type { KubeObject, Operation, SutureException, SutureLease, Subject } from '../api/types.js';
+import type { CelBudget } from './cel-cost.js';
 import type { CompiledException, CompiledPolicy } from './policy.js';
 
 // ------------------------------------------------------------------------------------------------ the request
@@ -275,4 +276,6 @@ export interface DecisionInput {
   budgets: BudgetLedger;
   metrics: MetricReader;
   identities: IdentityConfig;
+  /** The bounds of each CEL evaluation (core/cel-cost.ts): a cost limit and a deadline whose clock the edge passes in. */
+  cel?: CelBudget;
 }
