@@ -3,7 +3,7 @@
 // Pure data structure: no I/O. Lists are built on demand and cached until their bucket changes.
 import type { KubeObject } from '../api/types.js';
 import { BUILTIN_KINDS, groupOf, keyString, objectKeyString } from './snapshot.js';
-import type { KindInfo, ObjectKey, Snapshot } from './types.js';
+import type { KindInfo, LabelTest, ObjectKey, Snapshot } from './types.js';
 
 /** A set of objects by key, with its array form cached until the next change. */
 class Bucket {
@@ -66,6 +66,8 @@ export class LiveSnapshot implements Snapshot {
   private readonly byKind = new Buckets();
   private readonly byOwner = new Buckets();
   private readonly byNamespace = new Buckets();
+  /** `group/kind/namespace` (or `/*`) → selector key → the objects of that bucket the selector matches. */
+  private readonly views = new Map<string, Map<string, { test: LabelTest; bucket: Bucket }>>();
 
   constructor(kinds: readonly KindInfo[] = BUILTIN_KINDS) {
     this.addKinds(kinds);
@@ -92,6 +94,7 @@ export class LiveSnapshot implements Snapshot {
     this.byKind.add(`${kk}/*`, key, obj);
     if (namespace !== '') this.byNamespace.add(namespace, key, obj);
     for (const ref of obj.metadata.ownerReferences ?? []) this.byOwner.add(ref.uid, key, obj);
+    this.updateViews([`${kk}/${namespace}`, `${kk}/*`], key, obj);
   }
 
   /** Removes an object (by its key); a no-op when absent. */
@@ -116,6 +119,20 @@ export class LiveSnapshot implements Snapshot {
     this.byKind.remove(`${kk}/*`, key);
     if (namespace !== '') this.byNamespace.remove(namespace, key);
     for (const ref of obj.metadata.ownerReferences ?? []) this.byOwner.remove(ref.uid, key);
+    this.updateViews([`${kk}/${namespace}`, `${kk}/*`], key, undefined);
+  }
+
+  /** Puts the object into (or takes it out of) the selector views of its buckets. */
+  private updateViews(buckets: readonly string[], key: string, obj: KubeObject | undefined): void {
+    if (this.views.size === 0) return;
+    for (const b of buckets) {
+      const views = this.views.get(b);
+      if (views === undefined) continue;
+      for (const view of views.values()) {
+        if (obj !== undefined && view.test.matches(obj.metadata.labels ?? {})) view.bucket.set(key, obj);
+        else view.bucket.delete(key);
+      }
+    }
   }
 
   get size(): number {
@@ -140,6 +157,23 @@ export class LiveSnapshot implements Snapshot {
 
   list(group: string, kind: string, namespace?: string): readonly KubeObject[] {
     return this.byKind.values(`${group}/${kind}/${namespace ?? '*'}`);
+  }
+
+  /** Kept up to date from the first call on: later calls cost the matching objects, not the kind's size. */
+  listMatching(group: string, kind: string, namespace: string | undefined, selector: LabelTest): readonly KubeObject[] {
+    const bucket = `${group}/${kind}/${namespace ?? '*'}`;
+    let views = this.views.get(bucket);
+    if (views === undefined) {
+      views = new Map();
+      this.views.set(bucket, views);
+    }
+    let view = views.get(selector.key);
+    if (view === undefined) {
+      view = { test: selector, bucket: new Bucket() };
+      for (const obj of this.byKind.values(bucket)) if (selector.matches(obj.metadata.labels ?? {})) view.bucket.set(objectKeyString(obj), obj);
+      views.set(selector.key, view);
+    }
+    return view.bucket.values();
   }
 
   dependents(uid: string): readonly KubeObject[] {

@@ -2,7 +2,7 @@
 // namespace, owner, namespace), and a cheap overlay of the state after a request. Pure: no I/O, no clock.
 import { GROUP, KINDS, VERSION } from '../api/schema.js';
 import type { KubeObject } from '../api/types.js';
-import type { Impact, KindInfo, ObjectKey, Snapshot } from './types.js';
+import type { Impact, KindInfo, LabelTest, ObjectKey, Snapshot } from './types.js';
 
 // ------------------------------------------------------------------------------------------------ object helpers
 
@@ -225,6 +225,10 @@ class IndexedSnapshot implements Snapshot {
     return this.ix.byKind.get(kk)?.get(namespace) ?? EMPTY;
   }
 
+  listMatching(group: string, kind: string, namespace: string | undefined, selector: LabelTest): readonly KubeObject[] {
+    return this.list(group, kind, namespace).filter((o) => selector.matches(o.metadata.labels ?? {}));
+  }
+
   dependents(uid: string): readonly KubeObject[] {
     return this.ix.byOwner.get(uid) ?? EMPTY;
   }
@@ -329,6 +333,14 @@ class ProjectedSnapshot implements Snapshot {
     if (!this.overlay.kinds.has(kindKey(group, kind))) return base;
     const inScope = (o: KubeObject): boolean =>
       groupOf(o.apiVersion) === group && o.kind === kind && (namespace === undefined || (o.metadata.namespace ?? '') === namespace);
+    return this.merge(base, inScope);
+  }
+
+  listMatching(group: string, kind: string, namespace: string | undefined, selector: LabelTest): readonly KubeObject[] {
+    const base = this.before.listMatching(group, kind, namespace, selector);
+    if (!this.overlay.kinds.has(kindKey(group, kind))) return base;
+    const inScope = (o: KubeObject): boolean =>
+      groupOf(o.apiVersion) === group && o.kind === kind && (namespace === undefined || (o.metadata.namespace ?? '') === namespace) && selector.matches(o.metadata.labels ?? {});
     return this.merge(base, inScope);
   }
 

@@ -78,6 +78,12 @@ export interface ObjectKey {
  * An indexed, read-only view of the cluster objects Suture caches. Built by `createSnapshot` (core/snapshot.ts)
  * from plain objects, by the admission edge from informer caches, and by tests from fixtures.
  */
+/** A label selector compiled to a test, with a key that names it (kubectl's string form). */
+export interface LabelTest {
+  readonly key: string;
+  matches(labels: Readonly<Record<string, string>>): boolean;
+}
+
 export interface Snapshot {
   /** Kind information by group and kind, or by group and resource. */
   kindOf(group: string, kind: string): KindInfo | undefined;
@@ -86,6 +92,12 @@ export interface Snapshot {
   getByUid(uid: string): KubeObject | undefined;
   /** Objects of one kind; namespace undefined = all namespaces. */
   list(group: string, kind: string, namespace?: string): readonly KubeObject[];
+  /**
+   * Objects of one kind whose labels a selector matches (`key` names the selector: the same key, the same test). A
+   * live snapshot keeps such a view up to date once asked for it, so asking again costs what the matches cost, not
+   * the kind's size.
+   */
+  listMatching(group: string, kind: string, namespace: string | undefined, selector: LabelTest): readonly KubeObject[];
   /** Objects whose ownerReferences name this uid. */
   dependents(uid: string): readonly KubeObject[];
   /** Every namespaced object in the namespace, of every cached kind. */

@@ -11,7 +11,7 @@ import type { KubeObject } from '../api/types.js';
 import { matchSelectorString } from '../core/cel.js';
 import type { StateScope } from '../core/freshness.js';
 import { groupOf, objectKeyString, projectSnapshot } from '../core/snapshot.js';
-import type { Affected, KindInfo, Lookup, Snapshot } from '../core/types.js';
+import type { Affected, KindInfo, LabelTest, Lookup, Snapshot } from '../core/types.js';
 import type { LiveReader } from '../kube/live.js';
 import { Coverages, type Coverage } from './cache.js';
 import { projectMetadata } from './project.js';
@@ -97,10 +97,22 @@ interface Reads {
   delta: Delta;
 }
 
-/** Objects of a scope the cache holds. */
-function cachedInScope(base: Snapshot, scope: { group: string; kind: string; labelSelector: string }, namespace: string | undefined): KubeObject[] {
-  const test = scope.labelSelector === '' ? undefined : matchSelectorString(scope.labelSelector);
-  return base.list(scope.group, scope.kind, namespace).filter((o) => test === undefined || test(o.metadata.labels ?? {}));
+/** Compiled label selectors by their string form (policies' and lookups' selectors: a small, stable set). */
+const labelTests = new Map<string, LabelTest>();
+
+function labelTest(selector: string): LabelTest {
+  let test = labelTests.get(selector);
+  if (test === undefined) {
+    test = { key: selector, matches: matchSelectorString(selector) };
+    labelTests.set(selector, test);
+  }
+  return test;
+}
+
+/** Objects of a scope the cache holds: from the snapshot's selector view, not a scan of the kind. */
+function cachedInScope(base: Snapshot, scope: { group: string; kind: string; labelSelector: string }, namespace: string | undefined): readonly KubeObject[] {
+  if (scope.labelSelector === '') return base.list(scope.group, scope.kind, namespace);
+  return base.listMatching(scope.group, scope.kind, namespace, labelTest(scope.labelSelector));
 }
 
 async function readScope(reads: Reads, scope: { group: string; kind: string; namespace?: string; labelSelector: string }, full: boolean): Promise<void> {

@@ -4,8 +4,15 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../../src/api/types.js';
 import { LiveSnapshot } from '../../../src/core/live-snapshot.js';
 import { createSnapshot, objectKeyOf } from '../../../src/core/snapshot.js';
-import type { Snapshot } from '../../../src/core/types.js';
+import { matchesLabelSelector, parseLabelSelector } from '../../../src/core/selectors.js';
+import type { LabelTest, Snapshot } from '../../../src/core/types.js';
 import { configMap, edited, labelled, ns, owned, pod, pvc, sts } from './fixtures.js';
+
+function labelTest(selector: string): LabelTest {
+  const parsed = parseLabelSelector(selector);
+  return { key: selector, matches: (labels) => matchesLabelSelector(parsed, labels) };
+}
+const SELECTORS = ['tier=db', 'tier', '!tier', 'app in (db,web)'].map(labelTest);
 
 const names = (list: readonly KubeObject[]): string[] => list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`).sort();
 
@@ -23,6 +30,10 @@ function sameAnswers(live: Snapshot, objects: KubeObject[]): void {
     for (const [group, kind] of [['', 'Pod'], ['', 'ConfigMap'], ['apps', 'StatefulSet']] as const) {
       expect(names(live.list(group, kind, namespace))).to.deep.equal(names(fresh.list(group, kind, namespace)));
       expect(names(live.list(group, kind))).to.deep.equal(names(fresh.list(group, kind)));
+      for (const s of SELECTORS) {
+        expect(names(live.listMatching(group, kind, namespace, s))).to.deep.equal(names(fresh.listMatching(group, kind, namespace, s)));
+        expect(names(live.listMatching(group, kind, undefined, s))).to.deep.equal(names(fresh.listMatching(group, kind, undefined, s)));
+      }
     }
   }
   expect(live.kindOfResource('apps', 'statefulsets')?.kind).to.equal('StatefulSet');
@@ -66,5 +77,22 @@ describe('core/live-snapshot', () => {
     live.upsert(configMap('a', 'new'));
     expect(live.inNamespace('a')).to.not.equal(first);
     expect(live.inNamespace('a')).to.have.length(first.length + 1);
+  });
+
+  it('keeps a selector view up to date once asked for: objects relabelled into and out of it, removed, re-added', () => {
+    const live = new LiveSnapshot();
+    for (const o of base) live.upsert(o);
+    const db = labelTest('tier=db');
+    expect(live.listMatching('', 'ConfigMap', 'b', db)).to.deep.equal([]);
+    const tagged = labelled(configMap('b', 'settings'), { tier: 'db' });
+    live.upsert(tagged);
+    expect(names(live.listMatching('', 'ConfigMap', 'b', db))).to.deep.equal(['ConfigMap/b/settings']);
+    expect(names(live.listMatching('', 'ConfigMap', undefined, db))).to.deep.equal(['ConfigMap/b/settings']);
+    live.upsert(labelled(configMap('b', 'settings'), { tier: 'web' }));
+    expect(live.listMatching('', 'ConfigMap', 'b', db)).to.deep.equal([]);
+    live.upsert(tagged);
+    live.remove(tagged);
+    expect(live.listMatching('', 'ConfigMap', 'b', db)).to.deep.equal([]);
+    expect(live.listMatching('', 'ConfigMap', undefined, db)).to.deep.equal([]);
   });
 });

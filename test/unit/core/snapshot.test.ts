@@ -95,6 +95,17 @@ describe('core/snapshot', () => {
       expect(after.inNamespace('dev')).to.deep.equal([other]);
     });
 
+    it('reflects the request in label-selected lists: a relabelled object moves in or out, a new one joins', () => {
+      const tagged = (o: typeof cm, tier: string): typeof cm => edited(o, (x) => void (x.metadata.labels = { ...x.metadata.labels, tier }));
+      const keep = { key: 'tier=keep', matches: (l: Readonly<Record<string, string>>): boolean => l['tier'] === 'keep' };
+      const old = tagged(configMap('prod', 'old'), 'keep');
+      const base = createSnapshot([old, tagged(configMap('prod', 'stays'), 'keep')]);
+      const relabel = projectSnapshot(base, { affected: [], deleted: [], created: [tagged(cm, 'keep')], changed: [{ object: tagged(old, 'drop'), before: old, effect: 'UPDATE', via: 'target' }] });
+      expect(relabel.listMatching('', 'ConfigMap', 'prod', keep).map((o) => o.metadata.name)).to.have.members(['stays', 'new']);
+      expect(relabel.listMatching('', 'ConfigMap', undefined, keep).map((o) => o.metadata.name)).to.have.members(['stays', 'new']);
+      expect(relabel.listMatching('', 'ConfigMap', 'dev', keep)).to.deep.equal([]);
+    });
+
     it('leaves the snapshot before untouched and passes untouched kinds through', () => {
       expect(snap.list('', 'Pod', 'prod')).to.have.members([p1, p2]);
       expect(after.list('certmanager.k8s.io', 'Certificate')).to.equal(snap.list('certmanager.k8s.io', 'Certificate'));
