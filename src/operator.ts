@@ -26,6 +26,7 @@ import { createObjectClient, loadKubeConfig, RawObjectApi, type ObjectClient } f
 import { createDiscovery, type Discovery } from './kube/discovery.js';
 import { createLiveReader } from './kube/live.js';
 import { ClusterCache, kindPatterns } from './state/cache.js';
+import { coalescingReader } from './state/coalesce.js';
 import { readFresh } from './state/fresh.js';
 import { createEventRecorder, objectClientEventSink, type EventRecorder } from './observability/events.js';
 import { LogKeys } from './observability/keys.js';
@@ -213,7 +214,7 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
   const now = (): Date => new Date(clock.now());
   const maxExceptionSeconds = config.maxExceptionDurationMs / 1000;
   const validate = (object: KubeObject, at: Date): FieldError[] => validateSutureObject(object, at, maxExceptionSeconds);
-  const live = createLiveReader(RawObjectApi.fromKubeConfig(loadKubeConfig(config.kubeconfig)));
+  const live = coalescingReader(createLiveReader(RawObjectApi.fromKubeConfig(loadKubeConfig(config.kubeconfig))));
   const handler = createDecisionHandler({
     sources: {
       snapshot: () => parts.cache.view(),
