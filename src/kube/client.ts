@@ -4,6 +4,7 @@
 // on the way in and drops fields its models do not know on the way out; Suture compares, hashes and patches objects
 // as the API server sends them, so it bypasses the serializer while keeping client-node's auth, TLS and
 // discovery-based URL building (KubernetesObjectApi).
+import * as tls from 'node:tls';
 import { ApiException, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { Cluster, Configuration, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/types.js';
@@ -26,18 +27,32 @@ export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
 }
 
 type DispatcherFactory = (cluster: Cluster | null, agentOptions: unknown) => unknown;
+type DispatcherOptions = { type: string; connect?: Record<string, unknown> };
+type DispatcherOptionsFactory = (cluster: Cluster | null, agentOptions: unknown) => DispatcherOptions;
+
+/** The TLS options of a connection with one SecureContext built from them, shared by every connection made with them. */
+function withSecureContext(connect: Record<string, unknown>): Record<string, unknown> {
+  const { ca, cert, key, pfx, passphrase } = connect as tls.SecureContextOptions;
+  return { ...connect, secureContext: tls.createSecureContext({ ca, cert, key, pfx, passphrase }) };
+}
 
 /**
  * client-node 2.x builds a new undici Agent for every API call (applySecurityAuthentication → createDispatcher), so
  * every request opens a new TLS connection and builds a new SecureContext: CPU profiles of `make bench` showed
  * setKey, SecureContext and getPeerCertificate on top of Suture's self time (docs/performance.md). Reuse one
- * dispatcher (connection pool) per cluster and user, as client-node already does for its https.Agents. Credentials
- * in headers (tokens) are still read per request; a client certificate or CA file rotated on disk is picked up by
- * the next process start, as with the https.Agent cache.
+ * dispatcher (connection pool) per cluster and user, as client-node already does for its https.Agents, and one
+ * SecureContext for all its connections (tls.connect otherwise parses the key, certificate and CA again for each
+ * new connection: each watch holds one). Credentials in headers (tokens) are still read per request; a client
+ * certificate or CA file rotated on disk is picked up by the next process start, as with the https.Agent cache.
  */
 export function shareDispatchers(kc: KubeConfig): KubeConfig {
-  const target = kc as unknown as { createDispatcher: DispatcherFactory };
+  const target = kc as unknown as { createDispatcher: DispatcherFactory; createDispatcherOptions: DispatcherOptionsFactory };
   const create = target.createDispatcher.bind(kc);
+  const options = target.createDispatcherOptions.bind(kc);
+  target.createDispatcherOptions = (cluster, agentOptions) => {
+    const opts = options(cluster, agentOptions);
+    return opts.type === 'agent' && opts.connect !== undefined ? { ...opts, connect: withSecureContext(opts.connect) } : opts;
+  };
   const cache = new Map<string, unknown>();
   target.createDispatcher = (cluster, agentOptions) => {
     const key = JSON.stringify([cluster?.name ?? '', kc.getCurrentUser()?.name ?? '']);

@@ -1,6 +1,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tls from 'node:tls';
 import { expect } from 'chai';
 import { loadKubeConfig } from '../../../src/kube/client.js';
 
@@ -26,5 +27,17 @@ describe('kube/client loadKubeConfig', () => {
     const first = create(kc.getCurrentCluster(), { ca: Buffer.from('ca') });
     expect(first).to.not.equal(undefined);
     expect(create(kc.getCurrentCluster(), { ca: Buffer.from('ca') })).to.equal(first);
+  });
+
+  it('gives every connection of a pool one SecureContext, built once from the TLS options', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suture-kc-'));
+    const path = join(dir, 'kubeconfig');
+    writeFileSync(path, ['apiVersion: v1', 'kind: Config', 'clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true}}]', 'users: [{name: u, user: {token: t}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', 'current-context: x'].join('\n'));
+    const kc = loadKubeConfig({ kind: 'file', path });
+    const options = (kc as unknown as { createDispatcherOptions: (cluster: unknown, options: unknown) => { type: string; connect?: Record<string, unknown> } }).createDispatcherOptions;
+    const opts = options(kc.getCurrentCluster(), { rejectUnauthorized: false });
+    expect(opts.type).to.equal('agent');
+    expect(opts.connect?.['secureContext']).to.be.instanceOf(tls.SecureContext);
+    expect(opts.connect?.['rejectUnauthorized']).to.equal(false);
   });
 });
