@@ -1,0 +1,91 @@
+// Where a governed request's time goes, measured on the real control plane in one run: the client's latency, the API
+// server's own timing of each webhook call (apiserver_admission_webhook_admission_duration_seconds: serialising the
+// review, the HTTPS round trip, Suture's answer), Suture's time from receiving a review to answering it
+// (suture_admission_duration_seconds) and its stages (suture_admission_stage_duration_seconds). The difference
+// between the API server's and Suture's figures is the transport: TLS, HTTP and JSON on both sides.
+//
+//   npx tsx test/bench/breakdown.ts [--requests 300] [--objects 0] [--profile]
+//
+// --objects fills the namespace with that many more ConfigMaps first (a delete's consistent read filters the
+// namespace's ConfigMaps on the API server: its cost grows with them). Uses the policies, identities and load
+// generator of make bench (test/bench/e2e).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createObjectClient } from '../../src/kube/client.js';
+import { startControlPlane, statusPreservingControllers } from '../controlplane/harness.js';
+import { compiledSuture, startSutureProcess } from '../controlplane/suture-process.js';
+import { ensureCrds, removeWebhookConfigurations } from '../integration/suture-process.js';
+import { apiServerText, applyAll, BENCH_NAMESPACE, createIdentities, FORBIDDEN_KEY, SUTURE_NAMESPACE, suturePolicies } from './e2e/fixtures.js';
+import { counterSum } from './targets.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+const REQUESTS = Number(arg('requests', '300'));
+const OBJECTS = Number(arg('objects', '0'));
+/** --profile: Suture runs with --cpu-prof into .cache/breakdown.cpuprofile. */
+const PROFILE = process.argv.includes('--profile');
+
+function run(command: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code ?? '?'}`))));
+  });
+}
+
+/** Sum and count of a histogram's series that carry the labels. */
+function histogram(text: string, name: string, labels: Record<string, string> = {}): { sum: number; count: number } {
+  return { sum: counterSum(text, `${name}_sum`, labels), count: counterSum(text, `${name}_count`, labels) };
+}
+
+const ms = (h: { sum: number; count: number }): string => (h.count === 0 ? '-' : `${((h.sum / h.count) * 1000).toFixed(2)} ms`);
+const minus = (a: { sum: number; count: number }, b: { sum: number; count: number }): { sum: number; count: number } => ({ sum: a.sum - b.sum, count: a.count - b.count });
+
+const loadgen = (await run(join(root, 'test', 'bench', 'build.sh'), [])).trim().split('\n').pop() ?? '';
+const cp = await startControlPlane({ controllers: statusPreservingControllers });
+try {
+  const client = createObjectClient(cp.kubeConfig);
+  await ensureCrds(client);
+  const ids = await createIdentities(client, cp, join(root, '.cache'));
+  await applyAll(client, suturePolicies);
+  if (OBJECTS > 0) await run(loadgen, ['populate', `--kubeconfig=${ids.admin}`, `--namespace=${BENCH_NAMESPACE}`, '--prefix=filler', '--clients=8', `--count=${OBJECTS}`]);
+  const suture = await startSutureProcess({ kubeconfigPath: ids.admin, logPath: join(root, '.cache', 'breakdown-suture.log'), namespace: SUTURE_NAMESPACE, node: compiledSuture(['--max-semi-space-size=64', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, '.cache')}`, '--cpu-prof-name=breakdown.cpuprofile'] : [])]), args: ['--leader-elect=false', '--log-level=warn'], readyTimeoutMs: 120_000 });
+  try {
+    // Until the policies are enforced: a governed create with the forbidden key is refused.
+    const governed = createObjectClient(ids.governedKubeConfig);
+    for (let i = 0; ; i++) {
+      try {
+        await governed.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `probe-${i}`, namespace: BENCH_NAMESPACE }, data: { [FORBIDDEN_KEY]: 'x' } });
+      } catch {
+        break;
+      }
+      await sleep(250);
+    }
+    await run(loadgen, ['requests', `--kubeconfig=${ids.governed}`, `--namespace=${BENCH_NAMESPACE}`, '--op=create', '--clients=1', '--count=100', '--prefix=warm']);
+    console.log(`requests per measure: ${REQUESTS}; ConfigMaps added to ${BENCH_NAMESPACE} first: ${OBJECTS}`);
+    console.log('op      client p50   API server: webhook call   Suture: review answered   decode   decide   freshness   respond');
+    for (const op of ['create', 'update', 'delete'] as const) {
+      const prefix = `b-${op}`;
+      if (op !== 'create') await run(loadgen, ['populate', `--kubeconfig=${ids.admin}`, `--namespace=${BENCH_NAMESPACE}`, `--prefix=${prefix}`, '--clients=8', `--count=${REQUESTS}`]);
+      await sleep(500);
+      const [api0, s0] = [await apiServerText(cp.kubeConfig, '/metrics'), (await suture.get('/metrics')).body];
+      const r = JSON.parse(await run(loadgen, ['requests', `--kubeconfig=${ids.governed}`, `--namespace=${BENCH_NAMESPACE}`, `--op=${op}`, '--clients=1', `--count=${REQUESTS}`, `--prefix=${prefix}`])) as { p50ms: number };
+      const [api1, s1] = [await apiServerText(cp.kubeConfig, '/metrics'), (await suture.get('/metrics')).body];
+      const OP = op.toUpperCase();
+      const call = minus(histogram(api1, 'apiserver_admission_webhook_admission_duration_seconds', { operation: OP, type: 'validating' }), histogram(api0, 'apiserver_admission_webhook_admission_duration_seconds', { operation: OP, type: 'validating' }));
+      const answered = minus(histogram(s1, 'suture_admission_duration_seconds', { operation: OP }), histogram(s0, 'suture_admission_duration_seconds', { operation: OP }));
+      const stage = (s: string): string => ms(minus(histogram(s1, 'suture_admission_stage_duration_seconds', { stage: s }), histogram(s0, 'suture_admission_stage_duration_seconds', { stage: s })));
+      console.log(`${op.padEnd(7)} ${`${r.p50ms.toFixed(2)} ms`.padStart(10)}   ${`${ms(call)} (${call.count})`.padStart(24)}   ${`${ms(answered)} (${answered.count})`.padStart(23)}   ${stage('decode').padStart(7)}  ${stage('decide').padStart(7)}  ${stage('freshness').padStart(10)}  ${stage('respond').padStart(7)}`);
+    }
+  } finally {
+    await suture.stop();
+    await removeWebhookConfigurations(client);
+  }
+} finally {
+  await cp.stop();
+}
