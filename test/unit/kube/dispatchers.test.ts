@@ -37,7 +37,7 @@ describe('kube/client loadKubeConfig', () => {
     const options = (kc as unknown as { createDispatcherOptions: (cluster: unknown, options: unknown) => { type: string; connect?: Record<string, unknown> } }).createDispatcherOptions;
     const opts = options(kc.getCurrentCluster(), { rejectUnauthorized: false });
     expect(opts.type).to.equal('agent');
-    expect(opts.connect?.['secureContext']).to.be.instanceOf(tls.SecureContext);
+    expect(opts.connect?.['secureContext']).to.be.instanceOf(tls.createSecureContext({}).constructor);
     expect(opts.connect?.['rejectUnauthorized']).to.equal(false);
   });
 });
