@@ -16,7 +16,8 @@ import { createObjectClient } from '../../src/kube/client.js';
 import { startControlPlane, statusPreservingControllers } from '../controlplane/harness.js';
 import { compiledSuture, startSutureProcess } from '../controlplane/suture-process.js';
 import { ensureCrds, removeWebhookConfigurations } from '../integration/suture-process.js';
-import { apiServerText, applyAll, BENCH_NAMESPACE, createIdentities, FORBIDDEN_KEY, SUTURE_NAMESPACE, suturePolicies } from './e2e/fixtures.js';
+import { writeFileSync } from 'node:fs';
+import { apiServerText, applyAll, BENCH_NAMESPACE, createIdentities, FORBIDDEN_KEY, matchingReview, SUTURE_NAMESPACE, suturePolicies } from './e2e/fixtures.js';
 import { counterSum } from './targets.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -82,6 +83,15 @@ try {
       const stage = (s: string): string => ms(minus(histogram(s1, 'suture_admission_stage_duration_seconds', { stage: s }), histogram(s0, 'suture_admission_stage_duration_seconds', { stage: s })));
       console.log(`${op.padEnd(7)} ${`${r.p50ms.toFixed(2)} ms`.padStart(10)}   ${`${ms(call)} (${call.count})`.padStart(24)}   ${`${ms(answered)} (${answered.count})`.padStart(23)}   ${stage('decode').padStart(7)}  ${stage('decide').padStart(7)}  ${stage('freshness').padStart(10)}  ${stage('respond').padStart(7)}`);
     }
+    // The webhook alone: the review of a governed create a policy matches, posted to /validate on 8 keep-alive connections.
+    const review = join(root, '.cache', 'breakdown-review.json');
+    writeFileSync(review, JSON.stringify(matchingReview()));
+    const s0 = (await suture.get('/metrics')).body;
+    const w = JSON.parse(await run(loadgen, ['webhook', `--url=${suture.url}/validate`, `--review=${review}`, '--connections=8', '--duration=8s', '--warmup=2s'])) as { throughput: number; p50ms: number; p99ms: number };
+    const s1 = (await suture.get('/metrics')).body;
+    const answered = minus(histogram(s1, 'suture_admission_duration_seconds', { operation: 'CREATE' }), histogram(s0, 'suture_admission_duration_seconds', { operation: 'CREATE' }));
+    const stage = (s: string): string => ms(minus(histogram(s1, 'suture_admission_stage_duration_seconds', { stage: s }), histogram(s0, 'suture_admission_stage_duration_seconds', { stage: s })));
+    console.log(`webhook alone: ${w.throughput.toFixed(0)} reviews/s, p50 ${w.p50ms.toFixed(2)} ms, p99 ${w.p99ms.toFixed(2)} ms; Suture: answered ${ms(answered)}, decode ${stage('decode')}, decide ${stage('decide')}, respond ${stage('respond')}`);
   } finally {
     await suture.stop();
     await removeWebhookConfigurations(client);
