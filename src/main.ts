@@ -29,8 +29,8 @@ Admission server (HTTPS; serves /validate /mutate /validate-objects /healthz /re
 Governance:
   --exempt-namespace <ns>        service accounts of this namespace are not governed (repeatable; kube-system and
                                  Suture's namespace always are)
-  --exempt-user <name>           never governed (repeatable)
-  --exempt-group <name>          never governed (repeatable)
+  --exempt-user <name>           never governed; its removals of protected objects are still judged (repeatable)
+  --exempt-group <name>          never governed; its removals of protected objects are still judged (repeatable)
   --self-protection true|false   install and repair the ValidatingAdmissionPolicy that lets only Suture and admins
                                  write Suture's own objects; /readyz checks Suture's rights (default true)
   --service-account <name>       Suture's service account in --namespace (default ${defaults.serviceAccount})

@@ -72,21 +72,25 @@ interface PolicyOutcome {
 
 // ------------------------------------------------------------------------------------------------ stage: exempt
 
-/** Why a requester is not judged at all (configured exempt users and groups, CONNECT), or undefined. */
-export function exemptReason(request: AdmissionRequest, input: DecisionInput): string | undefined {
-  const user = request.userInfo;
-  const ids = input.identities;
-  if (ids.exemptUsers.includes(user.username)) return `${user.username} is exempt`;
-  const group = (user.groups ?? []).find((g) => ids.exemptGroups.includes(g));
-  if (group !== undefined) return `group ${group} is exempt`;
+/** Why a request is not judged at all (CONNECT changes no object), or undefined. */
+export function exemptReason(request: AdmissionRequest, _input: DecisionInput): string | undefined {
   if (request.operation === 'CONNECT') return 'CONNECT requests change no object';
   return undefined;
 }
 
-/** Why a requester is governed only by the effects it performs (service accounts of exempt namespaces), or undefined. */
+/**
+ * Why a requester is governed only by the effects it performs, or undefined: configured exempt users and groups
+ * (break-glass: the governed webhooks never see them, but the removal of a protected object or a floor's reduction is
+ * judged whoever sends it) and service accounts of exempt namespaces.
+ */
 export function ungovernedReason(request: AdmissionRequest, input: DecisionInput): string | undefined {
-  const sa = serviceAccountOf(request.userInfo);
-  if (sa !== undefined && input.identities.exemptNamespaces.includes(sa.namespace)) return `service accounts of namespace ${sa.namespace} are not governed`;
+  const user = request.userInfo;
+  const ids = input.identities;
+  if (ids.exemptUsers.includes(user.username)) return `${user.username} is exempt (only protect and floors judge its effects)`;
+  const group = (user.groups ?? []).find((g) => ids.exemptGroups.includes(g));
+  if (group !== undefined) return `group ${group} is exempt (only protect and floors judge its effects)`;
+  const sa = serviceAccountOf(user);
+  if (sa !== undefined && ids.exemptNamespaces.includes(sa.namespace)) return `service accounts of namespace ${sa.namespace} are not governed`;
   return undefined;
 }
 

@@ -16,8 +16,10 @@
 //    exempt namespaces and RBAC bindings reach it;
 //  - `effects.suture.dev`: the effect is guarded whoever performs it. DELETE (and evictions, and replica reductions
 //    for floors) of the objects a `protect` or `minAvailable` policy matches, from every requester that is not governed
-//    (the garbage collector, the namespace controller, workload controllers, admins, impersonated identities); the
-//    matchConditions carry the policies' namespaces, names and labels, so nothing else is ever sent.
+//    (the garbage collector, the namespace controller, workload controllers, admins, impersonated identities, and the
+//    configured exempt users and groups); the matchConditions carry the policies' namespaces, names and labels, so
+//    nothing else is ever sent. Where a target may be a custom resource, the DELETE of the CRD serving it too (the API
+//    server removes a CRD's instances without admitting each).
 // With no policies and no leases the governed webhooks keep no rules; the objects webhook (Suture's own kinds, from
 // everyone) is always there.
 import { GROUP, KINDS } from '../../api/schema.js';
@@ -51,7 +53,7 @@ export interface WebhookConfig {
   timeoutSeconds?: number;
   /** Service accounts here are not governed (kube-system, Suture's own); their effects on protected objects still are. */
   exemptNamespaces: readonly string[];
-  /** Users and groups never sent to Suture (break-glass admins, Suture's own identity outside the cluster). */
+  /** Users and groups never sent to the governed webhooks (break-glass admins); the effects webhook still judges their removals. */
   exemptUsers?: readonly string[];
   exemptGroups?: readonly string[];
 }
@@ -238,6 +240,8 @@ export interface EffectTarget {
   selector: ObjectSelector;
   /** Only namespaces can be told (pods of a floored workload: their labels are the template's, not the selector's). */
   namespaceOnly?: boolean;
+  /** The DELETE of the CustomResourceDefinition that serves this target's group and resource (removes every instance). */
+  crdOf?: boolean;
 }
 
 function guardsEffects(p: CompiledPolicy): { protect: boolean; floor: boolean } {
@@ -260,10 +264,28 @@ interface EffectsOut {
   targets: EffectTarget[];
 }
 
-/** One target of a policy: its removals, its replica reductions (floors), and its pods' removals (floors on owners). */
+/** Groups of Kubernetes' own APIs: no CustomResourceDefinition serves them (`*.k8s.io` is reserved to Kubernetes). */
+const BUILT_IN_GROUPS = new Set(['', 'apps', 'batch', 'autoscaling', 'policy', 'extensions']);
+
+/** Whether a target may be a custom resource, which a CRD delete removes without any admission of its own. */
+export function mayBeCustomResource(t: Pick<EffectTarget, 'group'>): boolean {
+  return t.group === '*' || (!BUILT_IN_GROUPS.has(t.group) && !t.group.endsWith('.k8s.io') && !t.group.endsWith('.kubernetes.io'));
+}
+
+const CRDS = { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' } as const;
+
+/**
+ * One target of a policy: its removals, its replica reductions (floors), and its pods' removals (floors on owners).
+ * A custom resource is also removed by its CRD's delete: the API server then deletes every instance itself, with no
+ * admission call per instance, so the CRD's DELETE is where the effect can be judged.
+ */
 function addTargetEffects(t: EffectTarget, how: { deletes: boolean; reductions: boolean; floor: boolean }, out: EffectsOut): void {
   out.targets.push(t);
   if (how.deletes) add(out.table, t.group, t.resource, ['DELETE']);
+  if (how.deletes && mayBeCustomResource(t)) {
+    add(out.table, CRDS.group, CRDS.resource, ['DELETE']);
+    out.targets.push({ ...t, crdOf: true });
+  }
   if (how.reductions && SCALABLE.has(`${t.group}/${t.resource}`)) {
     add(out.table, t.group, t.resource, ['UPDATE']);
     add(out.table, t.group, `${t.resource}/scale`, ['UPDATE']);
@@ -402,8 +424,17 @@ function labelCel(sel: ObjectSelector): string[] {
   return labels.length > 0 ? [`(${SUBRESOURCE} || (${labels.join(' && ')}))`] : [];
 }
 
+/** The CEL of "this is the DELETE of a CRD serving the target's group (and resource)": the old object's spec names them. */
+function crdTargetCel(t: EffectTarget): string {
+  const parts = [`request.resource.group == ${celString(CRDS.group)}`, `request.resource.resource == ${celString(CRDS.resource)}`];
+  if (t.group !== '*') parts.push(`oldObject.spec.group == ${celString(t.group)}`);
+  if (t.resource !== '*') parts.push(`oldObject.spec.names.plural == ${celString(t.resource)}`);
+  return `(${parts.join(' && ')})`;
+}
+
 /** The CEL of "the request's object may match this target": group/resource, namespace, name and labels. */
 function targetCel(t: EffectTarget): string {
+  if (t.crdOf === true) return crdTargetCel(t);
   const parts: string[] = [];
   if (t.group !== '*') parts.push(`request.resource.group == ${celString(t.group)}`);
   if (t.resource !== '*') parts.push(`request.resource.resource == ${celString(t.resource)}`);
@@ -419,9 +450,9 @@ function effectConditions(inputs: WebhookInputs, config: WebhookConfig, targets:
   const reduces =
     "request.operation != 'UPDATE' || (has(object.spec) && has(oldObject.spec) && has(oldObject.spec.replicas) && " +
     '(!has(object.spec.replicas) || int(object.spec.replicas) < int(oldObject.spec.replicas)))';
+  // Configured exempt users and groups are not left out: the governed webhooks never see them, this one does.
   return [
     { name: 'not-governed', expression: `!(${governedExpression(inputs, config.exemptNamespaces)})` },
-    ...exemptConditions(config),
     { name: 'protected-target', expression: unique.length === 0 ? 'false' : unique.includes('true') ? 'true' : unique.join(' || ') },
     { name: 'removes-or-reduces', expression: reduces },
   ];

@@ -7,7 +7,9 @@ import { createSnapshot } from '../../../src/core/snapshot.js';
 import type { AdmissionRequest, Decision, DecisionInput, MetricSample } from '../../../src/core/types.js';
 import {
   configMap,
+  crd,
   createRequest,
+  custom,
   deleteRequest,
   edited,
   exceptionObject,
@@ -82,14 +84,34 @@ describe('core/decide', () => {
     const data = pvc('prod', 'data-0', { app: 'db' });
     const loose = pvc('prod', 'scratch-0', { app: 'scratch' });
 
-    it('lets configured exempt users and groups through without looking further', () => {
-      const w = { objects: [data], policies: [protectPvcs] };
+    it('configured exempt users and groups skip the governed pipeline but not the effect guard (issue 9: guard the effect, whoever performs it)', () => {
+      const strict = compiled('strict', {
+        match: [{ apiGroups: [''], kinds: ['PersistentVolumeClaim'] }],
+        invariants: [{ name: 'class-fixed', immutable: { paths: ['/metadata/labels/tier'] } }],
+      });
+      const w = { objects: [data, loose], policies: [protectPvcs, strict] };
       const i = { ...input(w), identities: { exemptNamespaces: ['kube-system'], exemptUsers: ['break-glass'], exemptGroups: ['ops-oncall'] } };
+      const changed = edited(data, (o) => (o.metadata.labels = { app: 'db', tier: 'gold' }));
       for (const user of [human('break-glass'), human('bob', ['ops-oncall'])]) {
-        const d = decide(deleteRequest(data, user), i, NOW);
-        expect(d.allowed).to.equal(true);
-        expect(d.trace.map((s) => s.stage)).to.deep.equal(['exempt']);
+        const removal = decide(deleteRequest(data, user), i, NOW);
+        expect(removal.allowed, user.username).to.equal(false);
+        expect(removal.message).to.include('protect-data').and.include('guarded whoever removes it');
+        expect(removal.trace[0]?.summary).to.match(/exempt \(only protect and floors judge its effects\)/);
+        expect(decide(deleteRequest(loose, user), i, NOW).allowed, `${user.username} removes what nothing protects`).to.equal(true);
+        expect(decide(updateRequest(data, changed, user), i, NOW).allowed, `${user.username} is not bound by other invariants`).to.equal(true);
       }
+    });
+
+    it('a CRD delete by an admin is judged by the custom resources it removes', () => {
+      const widgetCrd = crd('example.com', 'Widget', 'widgets');
+      const kept = labelled(custom('example.com/v1', 'Widget', 'prod', 'w1'), { keep: 'yes' });
+      const protectWidgets = compiled('protect-widgets', { match: [{ apiGroups: ['example.com'], kinds: ['Widget'], selector: { matchLabels: { keep: 'yes' } } }], operations: ['DELETE'], invariants: [{ name: 'keep', protect: {} }] });
+      const admin = human('system:admin', ['system:masters']);
+      const d = run(deleteRequest(widgetCrd, admin), { objects: [widgetCrd, kept], policies: [protectWidgets] });
+      expect(d.allowed).to.equal(false);
+      expect(d.message).to.include('protect-widgets').and.include('guarded whoever removes it');
+      const spare = labelled(custom('example.com/v1', 'Widget', 'prod', 'w2'), { keep: 'no' });
+      expect(run(deleteRequest(widgetCrd, admin), { objects: [widgetCrd, spare], policies: [protectWidgets] }).allowed).to.equal(true);
     });
 
     const ungoverned: Array<[string, AdmissionRequest['userInfo']]> = [

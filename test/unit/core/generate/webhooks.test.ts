@@ -124,6 +124,21 @@ describe('core/generate/webhooks', () => {
     expect(byName['removes-or-reduces']).to.include('int(object.spec.replicas) < int(oldObject.spec.replicas)');
   });
 
+  it('effects webhook: a CRD delete that removes protected custom resources, and configured exempt users and groups, reach it', () => {
+    const protectWidgets = policy('protect-widgets', { match: [{ apiGroups: ['example.com'], kinds: ['Widget'], namespaces: ['prod'] }], operations: ['DELETE'] });
+    const { rules } = effectTargets({ policies: [protectPvcs, protectWidgets], leases: [], catalog });
+    expect(rules).to.deep.include({ apiGroups: ['apiextensions.k8s.io'], apiVersions: ['*'], operations: ['DELETE'], resources: ['customresourcedefinitions'], scope: '*' });
+    // Built-in kinds are served by no CRD: protecting PVCs alone does not bring CRD deletes.
+    expect(effectTargets({ policies: [protectPvcs], leases: [], catalog }).rules.flatMap((r) => r.apiGroups)).to.not.include('apiextensions.k8s.io');
+    const hooks = buildWebhookConfigurations({ policies: [protectWidgets], leases: [], catalog }, inCluster).validating['webhooks'] as { name: string; matchConditions: { name: string; expression: string }[] }[];
+    const effects = hooks.find((h) => h.name === 'effects.suture.dev');
+    expect(effects?.matchConditions.map((c) => c.name)).to.deep.equal(['not-governed', 'protected-target', 'removes-or-reduces']);
+    const target = effects?.matchConditions.find((c) => c.name === 'protected-target')?.expression ?? '';
+    expect(target).to.include("(request.resource.group == 'apiextensions.k8s.io' && request.resource.resource == 'customresourcedefinitions' && oldObject.spec.group == 'example.com'");
+    // The governed webhook still leaves the exempt users and groups out.
+    expect(hooks.find((h) => h.name === 'validate.suture.dev')?.matchConditions.map((c) => c.name)).to.deep.equal(['governed-identity', 'not-exempt-user', 'not-exempt-group']);
+  });
+
   it('effects webhook: no rules when no policy protects or floors anything', () => {
     expect(effectTargets({ policies: [widgets], leases: [lease], catalog }).rules).to.deep.equal([]);
   });
