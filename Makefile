@@ -6,6 +6,8 @@ NPM_STAMP := node_modules/.package-lock.json
 # acceptance set kept elsewhere), SCENARIOS=<dir or files> replaces the corpus.
 SCENARIOS ?= test/scenarios
 EXTRA_SCENARIOS ?=
+# make test-safety: the seed of the short randomised safety test (make test-long takes a random one, or SEED=<n>).
+SAFETY_SEED ?= 1
 
 .PHONY: help
 help: ## Show the targets.
@@ -52,7 +54,7 @@ helm: ## Build (or reuse from cache) Helm from its Go module helm.sh/helm/v4 (te
 	test/helm/build.sh
 
 .PHONY: test
-test: test-unit test-integration scenarios ## Run every test: unit, integration on the real control plane, scenarios.
+test: test-unit test-integration scenarios test-safety ## Run every test: unit, integration on the real control plane, scenarios, the short randomised safety test.
 
 .PHONY: test-unit
 test-unit: deps ## Unit tests of pure code (no cluster).
@@ -65,6 +67,14 @@ test-integration: deps controlplane prometheus helm ## Integration tests on a re
 .PHONY: scenarios
 scenarios: deps controlplane ## Replay the incident scenarios (test/scenarios; EXTRA_SCENARIOS=<dir> adds a folder) on the real control plane with two Suture replicas, one restarted mid-scenario.
 	npx tsx test/scenarios/run.ts --replicas 2 --restart-midway $(SCENARIOS) $(EXTRA_SCENARIOS)
+
+.PHONY: test-safety
+test-safety: deps controlplane ## Randomised safety test, short (~75 s): seed SAFETY_SEED (default 1), 3 operators for 30 s against 2 Suture replicas.
+	npx tsx test/safety/run.ts --seed $(SAFETY_SEED) --duration 30 --operators 3 --replicas 2
+
+.PHONY: test-long
+test-long: deps controlplane ## Randomised safety test, long (~6 min): a random seed (SEED=<n> replays one), 6 operators for 5 min, concurrent evictions included.
+	npx tsx test/safety/run.ts --long --duration 300 --operators 6 --replicas 2 --checkpoint-every 30 $(if $(SEED),--seed $(SEED),)
 
 .PHONY: bench-core
 bench-core: deps ## Microbenchmark of decide() on a large snapshot (default heap settings, then a larger young generation).

@@ -118,6 +118,7 @@ export class Monitor {
   /** The lowest ready count each floor had while armed. */
   readonly floorMin = new Map<string, number>();
   ticks = 0;
+  private reported = 0;
   kubeletWrites = 0;
 
   constructor(
@@ -273,8 +274,9 @@ export class Monitor {
     return this.podsOf(namespace, app).filter((p) => this.readyUids.has(p.metadata.uid)).length;
   }
 
+  /** Objects `protect` guarded in this run (those already reported missing or changed included). */
   get guardedCount(): number {
-    return this.guarded.size;
+    return this.guarded.size + this.reported;
   }
 
   /**
@@ -283,7 +285,7 @@ export class Monitor {
    */
   async checkpoint(): Promise<{ protectedChecked: number; auditEntries: number }> {
     await this.recordProtected();
-    for (const g of this.guarded.values()) {
+    for (const [k, g] of this.guarded) {
       const kind = g.kind as 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim' | 'Pod';
       const plural = { ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', Pod: 'pods' }[kind];
       const res = await this.admin.send({ method: 'GET', path: `/api/v1/namespaces/${g.namespace}/${plural}/${g.name}` });
@@ -292,10 +294,13 @@ export class Monitor {
       if (o === undefined || o.metadata.uid !== g.uid) this.violation('protect', `${what} is gone${o === undefined ? '' : ` (another object of that name, uid ${o.metadata.uid}, is there)`}`);
       else if (o.metadata.deletionTimestamp !== undefined) this.violation('protect', `${what} is being deleted (deletionTimestamp ${o.metadata.deletionTimestamp})`);
       else if (fingerprint(g.kind, o) !== g.fingerprint) this.violation('protect', `${what} was changed: ${g.fingerprint} -> ${fingerprint(g.kind, o)}`);
+      else continue;
+      this.guarded.delete(k); // reported once
+      this.reported++;
     }
     const entries = this.checkLeases();
     await this.checkLeasedObjects(entries);
-    return { protectedChecked: this.guarded.size, auditEntries: entries.length };
+    return { protectedChecked: this.guardedCount, auditEntries: entries.length };
   }
 
   private checkLeases(): AuditEntry[] {

@@ -5,6 +5,7 @@
 // protected is missing or changed, no floor was crossed, no lease was violated. See docs/security.md.
 //
 //   npx tsx test/safety/run.ts [--seed N] [--duration 40] [--operators 3] [--replicas 2] [--checkpoint-every 15] [--long]
+//   npx tsx test/safety/run.ts --no-suture   # the oracle's own check: without Suture it must report violations
 //
 // The seed determines what each operator sends (their interleaving is the machine's); a failure prints the command
 // that replays it. Ends with "1 passed, 0 failed" or "0 passed, 1 failed" (the line .ci/run counts).
@@ -39,6 +40,8 @@ interface Options {
   replicas: number;
   checkpointEveryS: number;
   long: boolean;
+  /** The oracle's own check: no Suture at all; the run must find violations. */
+  noSuture: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -51,6 +54,7 @@ function options(argv: string[]): Options {
       replicas: { type: 'string', default: '2' },
       'checkpoint-every': { type: 'string', default: '15' },
       long: { type: 'boolean', default: false },
+      'no-suture': { type: 'boolean', default: false },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -65,6 +69,7 @@ function options(argv: string[]): Options {
     replicas: num('replicas', values.replicas, 1),
     checkpointEveryS: num('checkpoint-every', values['checkpoint-every'], 1),
     long: values.long ?? false,
+    noSuture: values['no-suture'] ?? false,
   };
 }
 
@@ -109,6 +114,7 @@ async function setUp(cp: ControlPlane, admin: KubeHttp, opts: Options): Promise<
     const uid = (await must(admin, { method: 'GET', path: objectPath(owner) })).metadata.uid;
     await must(admin, { method: 'PATCH', path: objectPath(ref), contentType: CONTENT_TYPES.merge, body: { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: holder, uid }] } } });
   }
+  if (opts.noSuture) return;
   await createAll(admin, sutureManifests(opts.operators));
   const client = createObjectClient(cp.kubeConfig);
   for (const m of sutureManifests(opts.operators)) {
@@ -149,8 +155,8 @@ function report(tally: Tally): string {
 
 async function main(argv: string[]): Promise<boolean> {
   const opts = options(argv);
-  const replay = `npx tsx test/safety/run.ts --seed ${opts.seed} --duration ${opts.durationS} --operators ${opts.operators} --replicas ${opts.replicas} --checkpoint-every ${opts.checkpointEveryS}${opts.long ? ' --long' : ''}`;
-  log(`seed ${opts.seed}: ${opts.operators} operators for ${opts.durationS}s against ${opts.replicas} Suture replica(s)${opts.long ? ', concurrent evictions (drains) included' : ', pod removals of floored workloads one at a time'}`);
+  const replay = `npx tsx test/safety/run.ts --seed ${opts.seed} --duration ${opts.durationS} --operators ${opts.operators} --replicas ${opts.replicas} --checkpoint-every ${opts.checkpointEveryS}${opts.long ? ' --long' : ''}${opts.noSuture ? ' --no-suture' : ''}`;
+  log(`seed ${opts.seed}: ${opts.operators} operators for ${opts.durationS}s against ${opts.noSuture ? 'no Suture (--no-suture: the oracle must see violations)' : `${opts.replicas} Suture replica(s)`}${opts.long ? ', concurrent evictions (drains) included' : ', pod removals of floored workloads one at a time'}`);
   log(`replay: ${replay}`);
   const dir = mkdtempSync(join(tmpdir(), 'suture-safety-'));
   const requestLog = join(dir, 'requests.jsonl');
@@ -170,8 +176,8 @@ async function main(argv: string[]): Promise<boolean> {
   let ok = false;
   try {
     await ensureCrds(createObjectClient(cp.kubeConfig));
-    await pool.start();
-    await waitFor('a Suture leader and its webhook configurations', async () => {
+    if (!opts.noSuture) await pool.start();
+    if (!opts.noSuture) await waitFor('a Suture leader and its webhook configurations', async () => {
       if ((await pool.leaderIndex()) === undefined) return false;
       const configs = await Promise.all(WEBHOOK_CONFIGURATIONS.map((ref) => admin.send({ method: 'GET', path: `/apis/admissionregistration.k8s.io/v1/${ref.kind === 'ValidatingWebhookConfiguration' ? 'validating' : 'mutating'}webhookconfigurations/${ref.name}` })));
       return configs.every((c) => c.status === 200);
@@ -181,7 +187,7 @@ async function main(argv: string[]): Promise<boolean> {
     monitor.start();
     await waitFor('every workload ready', () => Promise.resolve(WORKLOADS.every((w) => monitor.readyPods(w.namespace, w.app) >= w.replicas)), 90_000);
     const https = await Promise.all(Array.from({ length: opts.operators }, async (_, i) => new KubeHttp(await serviceAccountKubeConfig(cp.kubeConfig, { namespace: 'ops', name: operatorName(i) }, 3600))));
-    await probeEnforcement(https[1] as KubeHttp);
+    if (!opts.noSuture) await probeEnforcement(https[1] as KubeHttp);
     await monitor.arm();
     log(`world set up and enforced in ${((Date.now() - started) / 1000).toFixed(1)}s; ${monitor.guardedCount} protected objects guarded; request log ${requestLog}`);
 
@@ -215,7 +221,7 @@ async function main(argv: string[]): Promise<boolean> {
       await sleep(settleMs); // the garbage collector and the namespace controller act on what was allowed
       const r = await monitor.checkpoint();
       checkpoints++;
-      log(`checkpoint ${checkpoints} at ${((Date.now() - started) / 1000).toFixed(0)}s: ${tally.total()} requests so far (${tally.total('allowed')} allowed, ${tally.total('denied')} denied by Suture); ${r.protectedChecked} protected objects present and unchanged unless listed; ${r.auditEntries} audit events read; lowest ready per floor ${[...monitor.floorMin].map(([p, n]) => `${p}=${n}`).join(', ')}; violations so far ${monitor.violations.length}`);
+      log(`checkpoint ${checkpoints} at ${((Date.now() - started) / 1000).toFixed(0)}s: ${tally.total()} requests so far (${tally.total('allowed')} allowed, ${tally.total('denied')} denied by Suture); ${r.protectedChecked} protected objects checked; ${r.auditEntries} audit events read; lowest ready per floor ${[...monitor.floorMin].map(([p, n]) => `${p}=${n}`).join(', ')}; violations so far ${monitor.violations.length}`);
       paused = false;
     };
     while (Date.now() < runEnd) {
@@ -230,7 +236,14 @@ async function main(argv: string[]): Promise<boolean> {
     const seconds = (Date.now() - started) / 1000;
     log(`requests by kind and outcome (denied = by Suture; rbac/forbidden/invalid/not-found/conflict = by the API server):\n${report(tally)}`);
     log(`${tally.total()} requests tried by ${opts.operators} operators (${operators.map((o) => `${o.name}: ${o.actions} actions`).join(', ')}); ${tally.total('allowed') + tally.total('warned')} allowed, ${tally.total('denied')} denied by Suture, ${tally.total('undecided')} refused by Suture undecided (fresh state not had in time), ${tally.total() - tally.total('allowed') - tally.total('warned') - tally.total('denied') - tally.total('undecided')} refused by the API server or failed; ${monitor.kubeletWrites} kubelet status writes; ${checkpoints} checkpoints; ${monitor.guardedCount} protected objects guarded; lowest ready per floor ${[...monitor.floorMin].map(([p, n]) => `${p}=${n} (min ${FLOORS.find((f) => f.policy === p)?.min ?? '?'})`).join(', ')}; ${seconds.toFixed(0)}s in all`);
-    if (monitor.violations.length === 0) {
+    if (opts.noSuture) {
+      // The oracle's self-check: without Suture the same operators must break what Suture guards.
+      const kinds = new Set(monitor.violations.map((v) => v.what));
+      log(`without Suture: ${monitor.violations.length} violations (${['protect', 'floor', 'lease'].map((k) => `${k}: ${monitor.violations.filter((v) => v.what === k).length}`).join(', ')})`);
+      for (const v of monitor.violations.slice(0, 15)) log(`  [${v.what}] ${v.message}`);
+      ok = kinds.has('protect') && kinds.has('floor') && kinds.has('lease');
+      log(ok ? 'the oracle sees each kind of violation when nothing enforces' : 'the oracle missed a kind of violation with nothing enforcing');
+    } else if (monitor.violations.length === 0) {
       log(`seed ${opts.seed}: no violation — nothing protected missing or changed, no floor crossed, no lease violated`);
       ok = true;
     } else {
