@@ -208,6 +208,8 @@ describe('core/decide', () => {
       const set = edited(sts('mq', 'rabbit', { replicas: 3, labels: { app: 'rabbit' } }), (s) => (s.status = { replicas: 3, readyReplicas: 3 }));
       const quorum = compiled('quorum', { match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], selector: { matchLabels: { app: 'rabbit' } } }], invariants: [{ name: 'keep-quorum', minAvailable: { count: 2 } }] });
       expect(run(scaleRequest(set, 1, operator), { objects: [set], policies: [quorum] }).allowed).to.equal(false);
+      // To 0 the API server sends the Scale without spec.replicas (omitempty): still a scale-down to 0.
+      expect(run(scaleRequest(set, 0, operator), { objects: [set], policies: [quorum] }).allowed).to.equal(false);
       expect(run(scaleRequest(set, 5, operator), { objects: [set], policies: [quorum] }).allowed).to.equal(true);
       expect(run(deleteRequest(set, operator), { objects: [set], policies: [quorum] }).message).to.include('keep-quorum');
     });

@@ -187,13 +187,16 @@ export function deleteRequest(obj: KubeObject, user: UserInfo, options: DeleteOp
   return { ...base(obj, user), operation: 'DELETE', oldObject: obj, options };
 }
 
-/** An UPDATE of `parent`'s scale subresource: the objects are autoscaling/v1 Scales. */
+/**
+ * An UPDATE of `parent`'s scale subresource: the objects are autoscaling/v1 Scales, as the API server sends them —
+ * `spec.replicas` is `omitempty`, so a Scale to 0 has `spec: {}`.
+ */
 export function scaleRequest(parent: KubeObject, replicas: number, user: UserInfo): AdmissionRequest {
   const scale = (n: number): KubeObject => ({
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
     metadata: { name: parent.metadata.name ?? '', namespace: parent.metadata.namespace ?? '' },
-    spec: { replicas: n },
+    spec: n === 0 ? {} : { replicas: n },
   });
   const current = (parent.spec as { replicas?: number } | undefined)?.replicas ?? 1;
   return {
