@@ -21,7 +21,8 @@ export function stampValue(lease: SutureLease): string {
   return `${lease.metadata.namespace ?? ''}.${lease.metadata.name ?? ''}`;
 }
 
-function isExclusive(lease: SutureLease): boolean {
+/** Whether the lease is Exclusive (the default) rather than Shared. */
+export function isExclusive(lease: SutureLease): boolean {
   return (lease.spec.access ?? 'Exclusive') === 'Exclusive';
 }
 
@@ -188,12 +189,26 @@ function explicit(list: readonly string[] | undefined): readonly string[] {
   return list === undefined || list.includes('*') ? [] : list;
 }
 
-function enumerable(lease: SutureLease, snapshot: Snapshot): KubeObject[] {
-  const found: KubeObject[] = [];
+/** One list of the snapshot a lease's resources enumerate: a group, a kind, and a namespace (undefined = all). */
+export interface EnumerableSlot {
+  group: string;
+  kind: string;
+  namespace: string | undefined;
+}
+
+/** The snapshot lists in which conflicts look for an object both leases cover, in the order they are searched. */
+export function enumerableSlots(lease: SutureLease): EnumerableSlot[] {
+  const slots: EnumerableSlot[] = [];
   for (const r of lease.spec.resources) {
     const namespaces = explicit(r.namespaces).length === 0 ? [undefined] : explicit(r.namespaces);
-    for (const g of explicit(r.apiGroups)) for (const k of explicit(r.kinds)) for (const ns of namespaces) found.push(...snapshot.list(g, k, ns));
+    for (const group of explicit(r.apiGroups)) for (const kind of explicit(r.kinds)) for (const namespace of namespaces) slots.push({ group, kind, namespace });
   }
+  return slots;
+}
+
+function enumerable(lease: SutureLease, snapshot: Snapshot): KubeObject[] {
+  const found: KubeObject[] = [];
+  for (const { group, kind, namespace } of enumerableSlots(lease)) found.push(...snapshot.list(group, kind, namespace));
   return found;
 }
 
@@ -250,7 +265,8 @@ export interface LeaseGrant {
   message: string;
 }
 
-function parseTime(text: string | null | undefined): number | undefined {
+/** Milliseconds since the epoch of an RFC 3339 time; undefined when absent or unparseable. */
+export function parseTime(text: string | null | undefined): number | undefined {
   if (text === undefined || text === null || text === '') return undefined;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : t;
@@ -264,7 +280,8 @@ function shapeInvalid(lease: SutureLease): string | undefined {
   return undefined;
 }
 
-function invalidReason(lease: SutureLease): string | undefined {
+/** Why a lease cannot be judged (its grant is Invalid), or undefined. */
+export function invalidReason(lease: SutureLease): string | undefined {
   const shape = shapeInvalid(lease);
   if (shape !== undefined) return shape;
   const { spec } = lease;
@@ -277,23 +294,39 @@ function invalidReason(lease: SutureLease): string | undefined {
   return undefined;
 }
 
-/** Leases that held their grant at the last reconcile keep priority, then the oldest, then by name and namespace. */
-function wasGranted(lease: SutureLease): number {
-  return lease.status?.phase === 'Granted' ? 1 : 0;
+/** What orders leases for granting (grantOrder), computed once per lease. */
+export interface GrantOrderKey {
+  /** 1 when the lease was Granted at the last reconcile (status.phase). */
+  incumbent: number;
+  /** creationTimestamp in ms; +Infinity when absent. */
+  created: number;
+  name: string;
+  namespace: string;
 }
 
-function createdAt(lease: SutureLease): number {
-  return parseTime(lease.metadata.creationTimestamp) ?? Number.POSITIVE_INFINITY;
+export function grantOrderKey(lease: SutureLease): GrantOrderKey {
+  return {
+    incumbent: lease.status?.phase === 'Granted' ? 1 : 0,
+    created: parseTime(lease.metadata.creationTimestamp) ?? Number.POSITIVE_INFINITY,
+    name: lease.metadata.name ?? '',
+    namespace: lease.metadata.namespace ?? '',
+  };
+}
+
+/** String.prototype.localeCompare without arguments, as a reusable collator (the same order, much cheaper per call). */
+const collator = new Intl.Collator();
+
+/** Leases that held their grant at the last reconcile keep priority, then the oldest, then by name and namespace. */
+export function compareGrantOrderKeys(a: GrantOrderKey, b: GrantOrderKey): number {
+  const incumbent = b.incumbent - a.incumbent;
+  if (incumbent !== 0) return incumbent;
+  if (a.created !== b.created) return a.created < b.created ? -1 : 1;
+  const byName = collator.compare(a.name, b.name);
+  return byName !== 0 ? byName : collator.compare(a.namespace, b.namespace);
 }
 
 function grantOrder(a: SutureLease, b: SutureLease): number {
-  const incumbent = wasGranted(b) - wasGranted(a);
-  if (incumbent !== 0) return incumbent;
-  const ta = createdAt(a);
-  const tb = createdAt(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const byName = (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
-  return byName !== 0 ? byName : (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '');
+  return compareGrantOrderKeys(grantOrderKey(a), grantOrderKey(b));
 }
 
 /** The previous grant time: status.grantedAt of a lease that was Granted or Expired, else now (granted now). */
@@ -303,7 +336,8 @@ function grantTime(lease: SutureLease, now: Date): number {
   return previous ?? now.getTime();
 }
 
-function conflicted(rivals: SutureLease[], reasons: string[]): LeaseGrant {
+/** The grant of a lease that conflicts with `rivals`, granted before it, for `reasons` (one per rival). */
+export function conflicted(rivals: readonly SutureLease[], reasons: readonly string[]): LeaseGrant {
   const conflictsWith = rivals.map((r) => ({ namespace: r.metadata.namespace ?? '', name: r.metadata.name ?? '', holder: r.spec.holder }));
   const names = rivals.map((r) => `${leaseName(r)} held by ${subjectName(r.spec.holder)}`).join(', ');
   return {
@@ -314,7 +348,8 @@ function conflicted(rivals: SutureLease[], reasons: string[]): LeaseGrant {
   };
 }
 
-function granted(lease: SutureLease, now: Date): LeaseGrant {
+/** The grant of a lease no granted lease conflicts with, at `now`: Granted, or Expired past its duration. */
+export function granted(lease: SutureLease, now: Date): LeaseGrant {
   const grantedAt = grantTime(lease, now);
   const iso = new Date(grantedAt).toISOString();
   const holder = subjectName(lease.spec.holder);
