@@ -59,6 +59,13 @@ export class GeneratedObjects {
     return this.informers.every((i) => i.hasSynced());
   }
 
+  /** The cached object with the kind, namespace and name of `obj`, when it is one of the generated kinds. */
+  cached(obj: KubeObject): KubeObject | undefined {
+    const informer = this.informers.find((i) => i.target.kind === obj.kind && i.target.apiVersion === obj.apiVersion);
+    const namespace = obj.metadata.namespace;
+    return informer?.get(namespace === undefined || namespace === '' ? (obj.metadata.name ?? '') : `${namespace}/${obj.metadata.name ?? ''}`);
+  }
+
   /** Every cached object generated for the lease labelled `<namespace>.<name>`, with apiVersion and kind set. */
   forLease(lease: { namespace: string; name: string }): KubeObject[] {
     const value = `${lease.namespace}.${lease.name}`;

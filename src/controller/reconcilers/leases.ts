@@ -9,18 +9,20 @@ import { type AuditResult, type RbacObjects, auditHolder } from '../../core/gene
 import type { KindCatalog } from '../../core/generate/kinds.js';
 import { type IsolationConfig, buildIsolationPolicy } from '../../core/generate/network.js';
 import { type ScopedRules, buildLeaseRbac, leaseNeeds } from '../../core/generate/rbac.js';
-import { type LeaseGrant, grantLeases } from '../../core/leases.js';
+import { type LeaseGrantLookup, LeaseGrants } from '../../core/lease-grants.js';
+import type { LeaseGrant } from '../../core/leases.js';
 import { subjectName } from '../../core/selectors.js';
 import type { Snapshot } from '../../core/types.js';
 import { validateLease } from '../../core/validate.js';
 import { type ObjectClient, splitKey } from '../../kube/client.js';
+import { KubeError } from '../../kube/errors.js';
 import { compareResourceVersions } from '../../kube/quorum.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../runtime/clock.js';
 import { setCondition } from '../conditions.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
-import { deleteObject, ensureObject, refOf, statusPatch, sutureRef } from './apply.js';
+import { deleteObject, difference, ensureObject, refOf, statusPatch, sutureRef } from './apply.js';
 import type { GeneratedObjects } from './generated.js';
 import type { LeaseStore } from './stores.js';
 
@@ -61,7 +63,7 @@ function sameHolder(a: SutureLease, b: SutureLease): boolean {
 }
 
 /** What every granted lease of the holder needs (the audit measures rights against this). */
-function holderNeeds(lease: SutureLease, all: readonly SutureLease[], grants: ReadonlyMap<string, LeaseGrant>, catalog: KindCatalog): ScopedRules[] {
+function holderNeeds(lease: SutureLease, all: readonly SutureLease[], grants: LeaseGrantLookup, catalog: KindCatalog): ScopedRules[] {
   const held = all.filter((l) => sameHolder(l, lease) && (leaseKey(l) === leaseKey(lease) || grants.get(leaseKey(l))?.phase === 'Granted'));
   return held.flatMap((l) => leaseNeeds(l, catalog).needs);
 }
@@ -110,22 +112,24 @@ function buildStatus(lease: SutureLease, desired: DesiredStatus, now: Date): Rec
 }
 
 export class LeaseReconciler implements Reconciler {
-  /** The object each status write returned: newer than the cache until the watch delivers it. */
+  /** The object each status write returned, by uid: newer than the cache until the watch delivers it. */
   private readonly written = new Map<string, SutureLease>();
+  /** Grants of every lease, computed once per change of the leases (or of the objects they cover), not per reconcile. */
+  private readonly grants = new LeaseGrants();
 
   constructor(private readonly deps: LeaseReconcilerDeps) {}
 
   /** Whether `lease` is what this reconciler's last status write of it returned (its own write, seen by the watch). */
   isOwnWrite(lease: SutureLease): boolean {
-    const mine = this.written.get(leaseKey(lease));
-    return mine !== undefined && mine.metadata.uid === lease.metadata.uid && mine.metadata.resourceVersion === lease.metadata.resourceVersion;
+    const mine = this.written.get(lease.metadata.uid ?? '');
+    return mine !== undefined && mine.metadata.resourceVersion === lease.metadata.resourceVersion;
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const ref = splitKey(key);
     const cached = this.deps.leases.get(key);
     const lease = cached === undefined ? undefined : this.freshest(cached);
-    if (cached === undefined) this.written.delete(key);
+    if (cached === undefined) for (const [uid, mine] of this.written) if (leaseKey(mine) === key) this.written.delete(uid);
     if (lease === undefined || lease.metadata.deletionTimestamp !== undefined) {
       await this.prune(ref, [], ctx.logger);
       return;
@@ -146,29 +150,54 @@ export class LeaseReconciler implements Reconciler {
    * judged on a stale cache would move grantedAt or flip a phase back (grants depend on the last status written).
    */
   private freshest(cached: SutureLease): SutureLease {
-    const key = leaseKey(cached);
-    const mine = this.written.get(key);
-    if (mine === undefined || mine.metadata.uid !== cached.metadata.uid) return cached;
+    const uid = cached.metadata.uid ?? '';
+    const mine = this.written.get(uid);
+    if (mine === undefined) return cached;
     const order = compareResourceVersions(cached.metadata.resourceVersion ?? '', mine.metadata.resourceVersion ?? '');
     if (order !== undefined && order >= 0) {
-      this.written.delete(key);
+      this.written.delete(uid);
       return cached;
     }
     return order === undefined ? cached : mine;
   }
 
   private async converge(lease: SutureLease, now: Date, logger: Logger): Promise<ReconcileResult> {
-    const all = this.deps.leases.all().map((l) => this.freshest(l));
-    const grants = grantLeases(all, this.deps.snapshot(), now);
+    const stored = this.deps.leases.all();
+    // The store's own array when no write of ours is ahead of it (grants are then answered from what was kept).
+    const all = this.written.size === 0 ? stored : stored.map((l) => this.freshest(l));
+    const grants = this.grants.grants(all, this.deps.snapshot(), now);
     const grant = grants.get(leaseKey(lease)) ?? { phase: 'Pending', conflictsWith: [], reason: 'Pending', message: 'Not evaluated yet' };
     const catalog = this.deps.catalog();
     const plan = buildLeaseRbac(lease, catalog);
     const desired = grant.phase === 'Granted' ? [...plan.objects, ...(await this.network(lease))] : [];
-    for (const obj of desired) await ensureObject(this.deps.client, obj, logger);
+    // Independent objects (Role, binding, NetworkPolicy): written at once, not one round trip after another.
+    await Promise.all(desired.map((obj) => this.ensure(obj, logger)));
     await this.prune({ namespace: lease.metadata.namespace ?? '', name: lease.metadata.name ?? '' }, desired, logger);
     const audit = auditHolder(lease.spec.holder, await this.deps.rbac(), holderNeeds(lease, all, grants, catalog));
     await this.writeStatus(lease, buildStatus(lease, { grant, generated: desired, audit, notes: grant.phase === 'Granted' ? plan.notes : [] }, now), logger);
     return { requeueAfter: this.requeueAfter(grant, now) };
+  }
+
+  /**
+   * ensureObject, skipped when the generated objects' cache already holds the object as desired: a re-reconcile of an
+   * unchanged lease reads nothing from the API server. When the cache is wrong (the object was just deleted or
+   * edited), the watch event brings the lease back.
+   */
+  private async ensure(obj: KubeObject, logger: Logger): Promise<void> {
+    const cached = this.deps.generated.cached(obj);
+    if (cached !== undefined && difference(obj, cached) === undefined) return;
+    if (cached === undefined && this.deps.generated.hasSynced()) {
+      // Not generated yet as far as the synced cache knows: create it without reading first; when it exists after
+      // all (the watch has not delivered it yet, or someone removed its labels), compare and write as usual.
+      try {
+        await this.deps.client.create(obj);
+        logger.info(`Created ${obj.kind}`, { [LogKeys.kind]: obj.kind, [LogKeys.namespace]: obj.metadata.namespace, [LogKeys.name]: obj.metadata.name });
+        return;
+      } catch (error) {
+        if (!(error instanceof KubeError && error.reason === 'AlreadyExists')) throw error;
+      }
+    }
+    await ensureObject(this.deps.client, obj, logger);
   }
 
   private requeueAfter(grant: LeaseGrant, now: Date): number {
@@ -198,7 +227,7 @@ export class LeaseReconciler implements Reconciler {
     const patch = statusPatch(lease.status, desired);
     if (patch === undefined) return;
     const updated = await this.deps.client.patchStatus<SutureLease>(sutureRef('SutureLease', lease), patch);
-    this.written.set(leaseKey(lease), updated);
+    this.written.set(updated.metadata.uid ?? lease.metadata.uid ?? '', updated);
     logger.info('Updated SutureLease status', { [LogKeys.lease]: leaseKey(lease), phase: desired['phase'], [LogKeys.holder]: subjectName(lease.spec.holder) });
   }
 }
