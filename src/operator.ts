@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './runtime/clock.js';
 import { createInformer, type Informer } from './state/informer.js';
 import { LeaderElector } from './controller/leader.js';
 import { createReconcilers, createStores, decisionCounters, selfRepairs, StatusFlusher, type Reconcilers, type SelfRepairs, type Stores } from './controller/reconcilers/index.js';
+import { grantInputsChanged } from './controller/reconcilers/predicates.js';
 import { buildSelfProtection, SELF_PROTECTION_NAME } from './core/generate/self-protection.js';
 import { neededRights } from './kube/rights.js';
 import { RightsMonitor } from './state/rights.js';
@@ -118,7 +119,10 @@ function followPolicies(parts: Parts): void {
     void parts.prometheus.track(metricQueries(policies));
   };
   parts.stores.policies.onChange(sync);
-  parts.stores.leases.onChange(sync);
+  // A lease's status writes change no kind it needs: only an added, removed or respecified lease does.
+  parts.stores.leases.onChange((_key, change) => {
+    if (change.before === undefined || change.after === undefined || grantInputsChanged(change.before, change.after)) sync();
+  });
   sync();
 }
 

@@ -17,6 +17,7 @@ import type { RbacObjects } from '../../core/generate/audit.js';
 import type { KindCatalog } from '../../core/generate/kinds.js';
 import type { IsolationConfig } from '../../core/generate/network.js';
 import type { WebhookConfig } from '../../core/generate/webhooks.js';
+import { leasesMayConflict } from '../../core/lease-grants.js';
 import type { Snapshot } from '../../core/types.js';
 import type { ObjectClient } from '../../kube/client.js';
 import type { Logger } from '../../observability/logger.js';
@@ -29,7 +30,7 @@ import { ExceptionReconciler } from './exceptions.js';
 import { GeneratedObjects } from './generated.js';
 import { LeaseReconciler, apiServerEndpoints } from './leases.js';
 import { PolicyReconciler } from './policies.js';
-import { grantInputsChanged, grantStatusChanged, leaseKeysToReconcile, type LeaseChange } from './predicates.js';
+import { leaseKeysToReconcile, type LeaseChange, webhookInputsChanged } from './predicates.js';
 import { RbacCache, leasesConcerned, rbacInformers } from './rbac-cache.js';
 import { ExceptionStore, LeaseStore, PolicyStore } from './stores.js';
 import { WEBHOOKS_KEY, WebhookReconciler, watchWebhookConfigurations } from './webhooks.js';
@@ -104,7 +105,7 @@ export interface ReconcilersDeps {
   /** For `network: Isolate`. Default: the `default/kubernetes` EndpointSlices, metrics port 8080. */
   isolation?: () => Promise<IsolationConfig | undefined>;
   webhooks: { config: Omit<WebhookConfig, 'caBundle'>; caBundle: () => string | undefined; ready?: () => boolean };
-  /** Workers per controller. Default 1 (2 for leases). */
+  /** Workers per controller. Default 1; the lease controller runs LEASE_WORKER_FACTOR times this (default 2 × 4). */
   workers?: number;
   auditIntervalMs?: number;
   /** Self-protection: how repairs of Suture's own objects are reported, and (when enabled) what to keep in place. */
@@ -150,6 +151,12 @@ function controllerDeps(deps: ReconcilersDeps): ConstructorParameters<typeof Con
   return { logger: deps.logger, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), ...(deps.clock === undefined ? {} : { clock: deps.clock }) };
 }
 
+/**
+ * The lease controller runs this many times the workers of the others: a lease reconcile spends its time waiting on
+ * API round trips (its RBAC, its status), so 1,000 new leases need more of them in flight than two.
+ */
+export const LEASE_WORKER_FACTOR = 4;
+
 /** How long a lease reconcile waits for the RBAC caches before failing (and being retried). */
 const RBAC_SYNC_TIMEOUT_MS = 30_000;
 
@@ -171,7 +178,7 @@ function leaseController(deps: ReconcilersDeps, parts: { generated: GeneratedObj
     clock,
     ...(deps.auditIntervalMs === undefined ? {} : { auditIntervalMs: deps.auditIntervalMs }),
   });
-  return { reconciler, controller: new Controller(reconciler, controllerDeps(deps), { name: 'suturelease', workers: deps.workers ?? 2 }) };
+  return { reconciler, controller: new Controller(reconciler, controllerDeps(deps), { name: 'suturelease', workers: LEASE_WORKER_FACTOR * (deps.workers ?? 2) }) };
 }
 
 /**
@@ -179,12 +186,20 @@ function leaseController(deps: ReconcilersDeps, parts: { generated: GeneratedObj
  * status write moved a grant, nothing for the lease reconciler's own status writes. Webhook configurations depend on
  * leases' specs and phases only.
  */
-export function leaseChangeHandler(deps: { leases: LeaseStore; isOwnWrite: (lease: SutureLease) => boolean; enqueueLease: (key: string) => void; enqueueWebhooks: () => void }): (key: string, change: LeaseChange) => void {
+export function leaseChangeHandler(deps: {
+  leases: LeaseStore;
+  isOwnWrite: (lease: SutureLease) => boolean;
+  enqueueLease: (key: string) => void;
+  enqueueWebhooks: () => void;
+  /** The cluster as cached, for which leases a lease may conflict with; without it a new lease concerns every lease. */
+  snapshot?: () => Snapshot;
+}): (key: string, change: LeaseChange) => void {
   return (_key, change) => {
     const own = change.after !== undefined && deps.isOwnWrite(change.after);
-    for (const k of leaseKeysToReconcile(change, deps.leases.all(), own)) deps.enqueueLease(k);
-    const { before, after } = change;
-    if (before === undefined || after === undefined || grantInputsChanged(before, after) || grantStatusChanged(before, after)) deps.enqueueWebhooks();
+    const snapshot = deps.snapshot?.();
+    const mayConflict = snapshot === undefined ? undefined : (a: SutureLease, b: SutureLease): boolean => leasesMayConflict(a, b, snapshot);
+    for (const k of leaseKeysToReconcile(change, deps.leases.all(), own, mayConflict)) deps.enqueueLease(k);
+    if (webhookInputsChanged(change)) deps.enqueueWebhooks();
   };
 }
 
@@ -226,7 +241,7 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
   const subscribe = (): void => {
     unsubscribe.push(
       stores.leases.onChange(
-        leaseChangeHandler({ leases: stores.leases, isOwnWrite: (l) => leaseReconciler.isOwnWrite(l), enqueueLease: (k) => leases.enqueue(k), enqueueWebhooks: () => webhooks.enqueue(WEBHOOKS_KEY) }),
+        leaseChangeHandler({ leases: stores.leases, isOwnWrite: (l) => leaseReconciler.isOwnWrite(l), enqueueLease: (k) => leases.enqueue(k), enqueueWebhooks: () => webhooks.enqueue(WEBHOOKS_KEY), snapshot: deps.snapshot }),
       ),
     );
     if (rbac !== undefined) unsubscribe.push(rbac.onChange((changed) => leasesConcerned(changed, rbac.objects(), stores.leases.all()).forEach((k) => leases.enqueue(k))));

@@ -173,9 +173,26 @@ export function leaseInForce(lease: SutureLease, now: number): boolean {
   return expiresAt === undefined || expiresAt > now;
 }
 
+/** String.prototype.localeCompare without arguments, as one reusable collator. */
+const collator = new Intl.Collator();
+
+/** The first position in `keys` (sorted by the collator) whose key is not before `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (collator.compare(keys[mid] ?? '', key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class LeaseStore {
   private readonly listeners = new Listeners<LeaseChange>();
   private sorted: SutureLease[] | undefined;
+  /** The keys of `sorted`, in its order. */
+  private keys: string[] = [];
   /** Each lease as last told to the listeners: the `before` of the next change. */
   private readonly previous = new Map<string, SutureLease>();
 
@@ -184,7 +201,7 @@ export class LeaseStore {
     private readonly deps: { logger: Logger; clock: Clock },
   ) {
     informer.onEvent((event) => {
-      this.sorted = undefined;
+      this.resort(event.key);
       const before = this.previous.get(event.key);
       if (event.type === 'delete') this.previous.delete(event.key);
       else this.previous.set(event.key, event.object);
@@ -205,9 +222,41 @@ export class LeaseStore {
 
   /** Every cached lease, sorted by namespace/name; the same array until a lease changes. */
   all(): SutureLease[] {
-    const key = (l: SutureLease): string => `${l.metadata.namespace ?? ''}/${l.metadata.name ?? ''}`;
-    this.sorted ??= [...this.informer.list()].sort((a, b) => key(a).localeCompare(key(b)));
+    if (this.sorted === undefined) {
+      const entries = this.informer
+        .list()
+        .map((lease) => ({ lease, key: `${lease.metadata.namespace ?? ''}/${lease.metadata.name ?? ''}` }))
+        .sort((a, b) => collator.compare(a.key, b.key));
+      this.sorted = entries.map((e) => e.lease);
+      this.keys = entries.map((e) => e.key);
+    }
     return this.sorted;
+  }
+
+  /**
+   * After an event for `key`: a new array with that one lease replaced, inserted or removed in place (a binary
+   * search, not a sort: every status write is an event), or none to be sorted again on the next all().
+   */
+  private resort(key: string): void {
+    const sorted = this.sorted;
+    if (sorted === undefined) return;
+    const current = this.informer.get(key);
+    const lo = lowerBound(this.keys, key);
+    const found = this.keys[lo] === key;
+    if (!found && lo < this.keys.length && collator.compare(this.keys[lo] ?? '', key) === 0) {
+      this.sorted = undefined; // two keys the collator does not tell apart: sort from scratch
+      return;
+    }
+    const next = [...sorted];
+    if (found && current !== undefined) next[lo] = current;
+    else if (found) {
+      next.splice(lo, 1);
+      this.keys = this.keys.filter((_, i) => i !== lo);
+    } else if (current !== undefined) {
+      next.splice(lo, 0, current);
+      this.keys = [...this.keys.slice(0, lo), key, ...this.keys.slice(lo)];
+    }
+    this.sorted = next;
   }
 
   /** `namespace/name` */

@@ -4,7 +4,10 @@ import { leaseChangeHandler } from '../../../../src/controller/reconcilers/index
 import { leaseKeysToReconcile } from '../../../../src/controller/reconcilers/predicates.js';
 import { RbacCache, leasesConcerned } from '../../../../src/controller/reconcilers/rbac-cache.js';
 import { ExceptionStore, LeaseStore, PolicyStore } from '../../../../src/controller/reconcilers/stores.js';
+import { LEASE_LABEL } from '../../../../src/api/constants.js';
 import { auditHolder } from '../../../../src/core/generate/audit.js';
+import { leasesMayConflict } from '../../../../src/core/lease-grants.js';
+import { createSnapshot } from '../../../../src/core/snapshot.js';
 import { createMemoryLogger } from '../../../../src/observability/logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeInformer } from './fakes.js';
@@ -34,15 +37,34 @@ describe('controller/reconcilers predicates', () => {
   const all = [a, b, c];
 
   describe('leaseKeysToReconcile', () => {
-    it('an added or deleted lease re-judges every lease (grants interact)', () => {
+    it('without a conflict test, an added or deleted lease re-judges every lease (grants interact)', () => {
       expect(leaseKeysToReconcile({ type: 'add', key: 'ops/d', after: lease('d') }, all, false).sort()).to.deep.equal(['ops/a', 'ops/b', 'ops/c', 'ops/d']);
       expect(leaseKeysToReconcile({ type: 'delete', key: 'ops/a', before: a }, all, false).sort()).to.deep.equal(['ops/a', 'ops/b', 'ops/c']);
     });
 
-    it('a spec change (new generation) or a deletion mark re-judges every lease', () => {
+    it('without a conflict test, a spec change (new generation) or a deletion mark re-judges every lease', () => {
       expect(leaseKeysToReconcile({ type: 'update', key: 'ops/c', before: c, after: lease('c', { generation: 2 }) }, all, false)).to.have.length(3);
       const deleting = { ...c, metadata: { ...c.metadata, deletionTimestamp: '2026-01-01T00:00:01Z' } };
       expect(leaseKeysToReconcile({ type: 'update', key: 'ops/c', before: c, after: deleting }, all, false)).to.have.length(3);
+    });
+
+    it('an added lease re-judges itself, the leases it may conflict with and its holder\'s leases, not every lease', () => {
+      const snapshot = createSnapshot([]);
+      const mayConflict = (x: SutureLease, y: SutureLease): boolean => leasesMayConflict(x, y, snapshot);
+      expect(leaseKeysToReconcile({ type: 'add', key: 'ops/d', after: lease('d') }, [...all, lease('d')], false, mayConflict)).to.deep.equal(['ops/d']);
+      // On the ConfigMap a holds: a may lose its grant.
+      const onA = { ...lease('d'), spec: { ...lease('d').spec, resources: lease('a').spec.resources } };
+      expect(leaseKeysToReconcile({ type: 'add', key: 'ops/d', after: onA }, [...all, onA], false, mayConflict).sort()).to.deep.equal(['ops/a', 'ops/d']);
+      // Held by c's holder: c's rights audit counts it.
+      expect(leaseKeysToReconcile({ type: 'add', key: 'ops/d', after: lease('d', { holder: 'c' }) }, [...all, lease('d', { holder: 'c' })], false, mayConflict).sort()).to.deep.equal(['ops/c', 'ops/d']);
+      // A ConfigMap carrying c's stamp that d's resources name: d and c both cover it.
+      const stamped = createSnapshot([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ops', name: 'd', labels: { [LEASE_LABEL]: 'ops.c' } } }]);
+      expect(leaseKeysToReconcile({ type: 'add', key: 'ops/d', after: lease('d') }, [...all, lease('d')], false, (x, y) => leasesMayConflict(x, y, stamped)).sort()).to.deep.equal(['ops/c', 'ops/d']);
+    });
+
+    it('a deleted lease re-judges the leases that named it as their rival', () => {
+      const snapshot = createSnapshot([]);
+      expect(leaseKeysToReconcile({ type: 'delete', key: 'ops/a', before: a }, [b, c], false, (x, y) => leasesMayConflict(x, y, snapshot)).sort()).to.deep.equal(['ops/a', 'ops/b']);
     });
 
     it("the reconciler's own status write that moves no grant enqueues nothing", () => {
@@ -72,7 +94,7 @@ describe('controller/reconcilers predicates', () => {
       const store = new LeaseStore(informer, { logger, clock });
       const leases: string[] = [];
       const webhooks: number[] = [];
-      store.onChange(leaseChangeHandler({ leases: store, isOwnWrite: isOwn, enqueueLease: (k) => leases.push(k), enqueueWebhooks: () => webhooks.push(1) }));
+      store.onChange(leaseChangeHandler({ leases: store, isOwnWrite: isOwn, enqueueLease: (k) => leases.push(k), enqueueWebhooks: () => webhooks.push(1), snapshot: () => createSnapshot([]) }));
       informer.put(lease('a'));
       informer.put(lease('b'));
       leases.length = 0;
@@ -87,10 +109,21 @@ describe('controller/reconcilers predicates', () => {
       expect(webhooks).to.deep.equal([]);
     });
 
-    it('a spec change enqueues every lease and the webhook configurations', () => {
+    it('a spec change enqueues the lease, those it may conflict with, and the webhook configurations', () => {
       const { informer, leases, webhooks } = wired(() => false);
       informer.put(lease('a', { generation: 2, rv: '8' }));
+      expect(leases.sort()).to.deep.equal(['ops/a']);
+      expect(webhooks).to.have.length(1);
+      leases.length = 0;
+      informer.put({ ...lease('a', { generation: 3, rv: '9' }), spec: lease('b').spec });
       expect(leases.sort()).to.deep.equal(['ops/a', 'ops/b']);
+    });
+
+    it('a grant that moves does not rebuild the webhook configurations; becoming Invalid does', () => {
+      const { informer, webhooks } = wired(() => true);
+      informer.put(lease('a', { rv: '7', status: granted() }));
+      expect(webhooks).to.deep.equal([]);
+      informer.put(lease('a', { rv: '8', status: { phase: 'Invalid' } }));
       expect(webhooks).to.have.length(1);
     });
   });

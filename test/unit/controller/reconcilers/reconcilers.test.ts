@@ -85,6 +85,31 @@ describe('controller/reconcilers', () => {
       ]);
       expect(changed).to.deep.equal(['ops/b', 'ops/a']);
     });
+
+    it('all() follows adds, updates and deletes in namespace/name order, a new array per change', () => {
+      const informer = new FakeInformer<SutureLease>({ apiVersion: V, kind: 'SutureLease', resource: 'sutureleases' });
+      const store = new LeaseStore(informer, { logger, clock });
+      const names = ['b', 'a-1', 'a', 'c.d', 'z', 'B', 'm-2', 'm-10', 'a.b'];
+      let seed = 7;
+      const next = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      for (let step = 0; step < 300; step++) {
+        const name = names[next(names.length)] ?? 'a';
+        const before = store.all();
+        const remove = next(4) === 0;
+        const changes = !remove || informer.get(`ops/${name}`) !== undefined;
+        if (remove) informer.remove(`ops/${name}`);
+        else informer.put(lease(name, { phase: next(2) === 0 ? 'Granted' : 'Pending' }));
+        const after = store.all();
+        const expected = [...informer.list()].sort((x, y) => `ops/${x.metadata.name ?? ''}`.localeCompare(`ops/${y.metadata.name ?? ''}`));
+        expect(after, `step ${step}`).to.deep.equal(expected);
+        expect(after.every((l, i) => l === expected[i])).to.be.true;
+        expect(store.all()).to.equal(after);
+        if (changes) expect(after).to.not.equal(before);
+      }
+    });
   });
 
   describe('ExceptionStore', () => {
