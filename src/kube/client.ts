@@ -37,6 +37,25 @@ function withSecureContext(connect: Record<string, unknown>): Record<string, unk
 }
 
 /**
+ * How long an idle connection to the API server is kept. undici closes idle connections after 4 s by default, so
+ * the consistent reads of a delete that came after a quiet spell each paid a new TLS handshake (profiles of
+ * `make bench` showed TLSSocket._init, setSession and getPeerCertificate on top again after the SecureContext was
+ * shared). The API server keeps idle HTTP/1.1 connections longer; a connection it closes first is replaced.
+ */
+export const API_KEEP_ALIVE_MS = 120_000;
+
+/**
+ * The same kind of undici Agent client-node made (its own undici: the dispatcher must match the fetch that uses it),
+ * with idle connections kept for API_KEEP_ALIVE_MS. Proxies and plain connections are left as client-node made them.
+ */
+function keptAlive(made: unknown, options: DispatcherOptions): unknown {
+  if (options.type !== 'agent' || made === undefined || made === null) return made;
+  const Agent = (made as { constructor: new (opts: Record<string, unknown>) => unknown }).constructor;
+  void (made as { close?: () => Promise<void> }).close?.();
+  return new Agent({ connect: options.connect, keepAliveTimeout: API_KEEP_ALIVE_MS, keepAliveMaxTimeout: API_KEEP_ALIVE_MS });
+}
+
+/**
  * client-node 2.x builds a new undici Agent for every API call (applySecurityAuthentication → createDispatcher), so
  * every request opens a new TLS connection and builds a new SecureContext: CPU profiles of `make bench` showed
  * setKey, SecureContext and getPeerCertificate on top of Suture's self time (docs/performance.md). Reuse one
@@ -56,7 +75,7 @@ export function shareDispatchers(kc: KubeConfig): KubeConfig {
   const cache = new Map<string, unknown>();
   target.createDispatcher = (cluster, agentOptions) => {
     const key = JSON.stringify([cluster?.name ?? '', kc.getCurrentUser()?.name ?? '']);
-    if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
+    if (!cache.has(key)) cache.set(key, keptAlive(create(cluster, agentOptions), target.createDispatcherOptions(cluster, agentOptions)));
     return cache.get(key);
   };
   return kc;

@@ -18,7 +18,7 @@ import { compiledSuture, startSutureProcess } from '../controlplane/suture-proce
 import { ensureCrds, removeWebhookConfigurations } from '../integration/suture-process.js';
 import { writeFileSync } from 'node:fs';
 import { apiServerText, applyAll, BENCH_NAMESPACE, createIdentities, FORBIDDEN_KEY, matchingReview, SUTURE_NAMESPACE, suturePolicies } from './e2e/fixtures.js';
-import { counterSum } from './targets.js';
+import { histogramTotals } from './targets.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const arg = (name: string, fallback: string): string => {
@@ -39,10 +39,7 @@ function run(command: string, args: readonly string[]): Promise<string> {
   });
 }
 
-/** Sum and count of a histogram's series that carry the labels. */
-function histogram(text: string, name: string, labels: Record<string, string> = {}): { sum: number; count: number } {
-  return { sum: counterSum(text, `${name}_sum`, labels), count: counterSum(text, `${name}_count`, labels) };
-}
+const histogram = histogramTotals;
 
 const ms = (h: { sum: number; count: number }): string => (h.count === 0 ? '-' : `${((h.sum / h.count) * 1000).toFixed(2)} ms`);
 const minus = (a: { sum: number; count: number }, b: { sum: number; count: number }): { sum: number; count: number } => ({ sum: a.sum - b.sum, count: a.count - b.count });

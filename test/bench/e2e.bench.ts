@@ -35,7 +35,7 @@ import {
   suturePolicies,
 } from './e2e/fixtures.js';
 import { busyMs, type CpuProfile, formatHotFunctions, hotFunctions } from './profile.js';
-import { atLeast, atMost, counterSum, formatTarget, median, medianRatio, notMeasured, parseCoreTable, ratioAtMost, type Target } from './targets.js';
+import { atLeast, atMost, counterSum, formatTarget, meanMsBetween, median, medianRatio, notMeasured, parseCoreTable, ratioAtMost, type Target } from './targets.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const PHASES = ['latency', 'webhook', 'reconcile', 'memory', 'core'] as const;
@@ -223,10 +223,17 @@ async function measure(b: Bench, m: Measure, config: Config, round: number): Pro
     await sleep(m.fixture === 'objects' ? 500 : 3000);
   }
   const calls = m.identity === 'admin' ? await webhookCalls(b) : 0;
+  const before = b.suture === undefined || m.identity === 'admin' ? undefined : (await b.suture.get('/metrics')).body;
   const r = await loadgen('requests', { kubeconfig: m.identity === 'admin' ? b.ids.admin : b.ids.governed, namespace: BENCH_NAMESPACE, op: m.op, clients: m.clients, count: m.count, prefix });
   if (m.identity === 'admin' && config === 'suture') ungovernedCalls.push((await webhookCalls(b)) - calls);
   if (r.errors > 0) log(`  ${m.id} ${config}: ${r.errors} errors, first: ${r.firstError ?? ''}`);
   log(`  ${m.id.padEnd(28)} ${config.padEnd(6)} p50 ${r.p50ms.toFixed(2).padStart(7)} ms  p99 ${r.p99ms.toFixed(2).padStart(7)} ms  ${r.throughput.toFixed(0).padStart(5)}/s  (${r.count} ok, ${r.errors} errors)`);
+  if (before !== undefined && b.suture !== undefined) {
+    // Where Suture's part of it went (means over the measure): the whole answer, then its stages.
+    const after = (await b.suture.get('/metrics')).body;
+    const stage = (s: string): string => meanMsBetween(before, after, 'suture_admission_stage_duration_seconds', { stage: s });
+    log(`  ${''.padEnd(28)} Suture: answered ${meanMsBetween(before, after, 'suture_admission_duration_seconds')}, decide ${stage('decide')}, freshness ${stage('freshness')}, respond ${stage('respond')}`);
+  }
   ((results[m.id] ??= {})[config] ??= []).push(r);
 }
 

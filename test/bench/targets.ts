@@ -90,6 +90,18 @@ export function parseCoreTable(output: string): Map<string, { p50ms: number; p99
 }
 
 /** The sum of a Prometheus counter's samples whose labels include every `labels` pair (text exposition format). */
+/** A histogram's sum and count over the series that carry the labels. */
+export function histogramTotals(metrics: string, name: string, labels: Readonly<Record<string, string>> = {}): { sum: number; count: number } {
+  return { sum: counterSum(metrics, `${name}_sum`, labels), count: counterSum(metrics, `${name}_count`, labels) };
+}
+
+/** The mean in milliseconds of what a histogram observed between two scrapes ("-" when it observed nothing). */
+export function meanMsBetween(before: string, after: string, name: string, labels: Readonly<Record<string, string>> = {}): string {
+  const [a, b] = [histogramTotals(before, name, labels), histogramTotals(after, name, labels)];
+  const count = b.count - a.count;
+  return count <= 0 ? '-' : `${(((b.sum - a.sum) / count) * 1000).toFixed(2)} ms`;
+}
+
 export function counterSum(metrics: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
   let sum = 0;
   for (const line of metrics.split('\n')) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { expect } from 'chai';
-import { loadKubeConfig } from '../../../src/kube/client.js';
+import { API_KEEP_ALIVE_MS, loadKubeConfig } from '../../../src/kube/client.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
@@ -27,6 +27,11 @@ describe('kube/client loadKubeConfig', () => {
     const first = create(kc.getCurrentCluster(), { ca: Buffer.from('ca') });
     expect(first).to.not.equal(undefined);
     expect(create(kc.getCurrentCluster(), { ca: Buffer.from('ca') })).to.equal(first);
+    // client-node's own undici Agent, keeping idle connections for minutes instead of undici's 4 s.
+    const symbols = Object.getOwnPropertySymbols(first);
+    const options = symbols.map((s) => (first as Record<symbol, unknown>)[s]).find((v): v is { keepAliveTimeout?: number } => typeof v === 'object' && v !== null && 'keepAliveTimeout' in v);
+    expect((first as object).constructor.name).to.equal('Agent');
+    expect(options?.keepAliveTimeout).to.equal(API_KEEP_ALIVE_MS);
   });
 
   it('gives every connection of a pool one SecureContext, built once from the TLS options', () => {
