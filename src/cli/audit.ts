@@ -4,15 +4,20 @@
 // (core/generate/audit.ts, the same functions); this module only gathers the identities, ranks the excess by danger
 // and prints it. Pure: leases, RBAC objects and the kind catalog come in.
 import type { Subject, SutureLease } from '../api/types.js';
-import { AUDITED_VERBS, type ExcessPermission, type RbacObjects, auditHolder, effectiveRules } from '../core/generate/audit.js';
+import { AUDITED_VERBS, type ExcessPermission, type RbacObjects, auditHolder, effectiveRules, impersonates } from '../core/generate/audit.js';
 import type { KindCatalog } from '../core/generate/kinds.js';
 import { type PolicyRule, type ScopedRules, leaseNeeds } from '../core/generate/rbac.js';
 import { GROUP } from '../api/schema.js';
 import { holderName } from './leases.js';
 import { renderTable } from './output.js';
 
-/** Kinds of danger, most dangerous first: the order of the report. */
-export const DANGERS = ['wildcard', 'impersonate', 'escalate/bind', 'secrets cluster-wide', 'admission configuration', 'CRDs', 'RBAC', 'Suture objects'] as const;
+/**
+ * Kinds of danger, most dangerous first: the order of the report. `impersonate` leads (issue 9): admission sees only
+ * the impersonated identity, so an operator that can impersonate is no longer bound by its leases or the governed
+ * pipeline at all; only the effect guard (protect, floors) still holds. A `*` verb on the impersonated resources
+ * counts as impersonate too.
+ */
+export const DANGERS = ['impersonate', 'wildcard', 'escalate/bind', 'secrets cluster-wide', 'admission configuration', 'CRDs', 'RBAC', 'Suture objects'] as const;
 export type Danger = (typeof DANGERS)[number];
 
 const READ_VERBS = ['get', 'list', 'watch'];
@@ -53,9 +58,9 @@ const touches = (e: ExcessPermission, group: string, resources: readonly string[
 
 /** Each danger and when an excess entry has it, in DANGERS order. */
 const DANGER_RULES: readonly { danger: Danger; has: (e: ExcessPermission) => boolean }[] = [
+  { danger: 'impersonate', has: impersonates },
   { danger: 'wildcard', has: (e) => e.verbs.includes('*') || anyResource(e) || e.apiGroups.includes('*') },
-  { danger: 'impersonate', has: (e) => e.verbs.includes('impersonate') },
-  { danger: 'escalate/bind', has: (e) => includesAny(e.verbs, ['escalate', 'bind']) },
+  { danger: 'escalate/bind', has: (e) => includesAny(e.verbs, ['escalate', 'bind']) || (e.verbs.includes('*') && touches(e, 'rbac.authorization.k8s.io', ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'])) },
   { danger: 'secrets cluster-wide', has: (e) => e.namespace === undefined && touches(e, '', ['secrets']) },
   { danger: 'admission configuration', has: (e) => touches(e, 'admissionregistration.k8s.io', ADMISSION_RESOURCES) },
   { danger: 'CRDs', has: (e) => touches(e, 'apiextensions.k8s.io', ['customresourcedefinitions']) },

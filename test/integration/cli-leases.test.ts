@@ -39,8 +39,10 @@ describe('kubectl suture leases and audit on a live cluster (real Suture)', func
     ns = await createNamespace(cluster().kubeConfig, 'cli-leases');
     const c = suture.client;
     for (const name of ['op-a', 'op-b']) await c.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: ns, name } });
-    // op-a may read every Secret, impersonate and delete webhook configurations: more than any lease of it needs.
+    // op-a may do anything to apps, read every Secret, impersonate and delete webhook configurations: more than any
+    // lease of it needs. Impersonation ranks first (issue 9), above the wildcard.
     const rules = [
+      { apiGroups: ['apps'], resources: ['*'], verbs: ['*'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] },
       { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], verbs: ['delete'] },
@@ -114,7 +116,12 @@ describe('kubectl suture leases and audit on a live cluster (real Suture)', func
     const [a, b] = r.out.split(/\n\n(?=IDENTITY)/);
     expect(a).to.match(new RegExp(`^IDENTITY  system:serviceaccount:${ns}:op-a\nLEASES    ${ns}/a-first \\(Granted\\)`));
     const rows = (a ?? '').split('\n').filter((l) => l.includes(`ClusterRoleBinding/${risky}`));
-    expect(rows.map((l) => l.split(/ {3,}/)[0])).to.deep.equal(['impersonate', 'secrets cluster-wide', 'admission configuration']);
+    expect(rows.map((l) => l.split(/ {3,}/)[0])).to.deep.equal(['impersonate', 'wildcard', 'secrets cluster-wide', 'admission configuration']);
+    // Suture's own audit on the lease names impersonation first, as the most dangerous right.
+    const leased = await suture.client.find<SutureLease>({ apiVersion: API_VERSION, kind: 'SutureLease', namespace: ns, name: 'a-first' });
+    const least = leased?.status?.conditions?.find((c) => c.type === 'LeastPrivilege');
+    expect(least?.reason).to.equal('SensitivePermissions');
+    expect(least?.message).to.match(/^The holder can impersonate other identities \(the most dangerous right/).and.match(/: impersonate serviceaccounts in core via ClusterRoleBinding\//);
     expect(a).to.not.match(/configmaps/); // what the lease needs is not excess
     expect(b).to.match(new RegExp(`^IDENTITY  system:serviceaccount:${ns}:op-b\nLEASES    ${ns}/b-second \\(Conflicted\\), ${ns}/c-third \\(Conflicted\\)`));
   });

@@ -5,7 +5,7 @@
 // it; the others are found by label and deleted explicitly (no finalizer: a lease can always be deleted, also while
 // Suture is down; what it leaves behind is found by label when Suture is back).
 import type { Condition, KubeObject, SutureLease, SutureLeaseStatus } from '../../api/types.js';
-import { type AuditResult, type RbacObjects, auditHolder } from '../../core/generate/audit.js';
+import { type AuditResult, type RbacObjects, auditHolder, impersonates } from '../../core/generate/audit.js';
 import type { KindCatalog } from '../../core/generate/kinds.js';
 import { type IsolationConfig, buildIsolationPolicy } from '../../core/generate/network.js';
 import { type ScopedRules, buildLeaseRbac, leaseNeeds } from '../../core/generate/rbac.js';
@@ -73,7 +73,9 @@ function auditCondition(audit: AuditResult | undefined, generation: number | und
   if (audit === undefined) return { type: LeaseConditions.LeastPrivilege, status: 'Unknown', reason: 'NotAudited', message: 'The holder was not audited', ...g };
   if (audit.sensitive.length > 0) {
     const what = audit.sensitive.map((e) => `${e.verbs.join(',')} ${e.resources.join(',')} in ${e.apiGroups.map((x) => (x === '' ? 'core' : x)).join(',')} via ${e.via}`).join('; ');
-    return { type: LeaseConditions.LeastPrivilege, status: 'False', reason: 'SensitivePermissions', message: `The holder can write what admission cannot protect: ${what}`, ...g };
+    // auditHolder puts the grants that impersonate first: the most dangerous right, named as such.
+    const lead = audit.sensitive.some(impersonates) ? 'The holder can impersonate other identities (the most dangerous right: admission then sees only the impersonated one) and write what admission cannot protect' : 'The holder can write what admission cannot protect';
+    return { type: LeaseConditions.LeastPrivilege, status: 'False', reason: 'SensitivePermissions', message: `${lead}: ${what}`, ...g };
   }
   if (audit.excess.length > 0) {
     return { type: LeaseConditions.LeastPrivilege, status: 'False', reason: 'ExcessPermissions', message: `The holder can write ${audit.excess.length} more set(s) of resources than its leases need; see status.excessPermissions`, ...g };

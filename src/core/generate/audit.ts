@@ -26,6 +26,25 @@ export interface AuditResult {
 
 /** Verbs the audit counts: writes, and the verbs that grant more rights. Reads are not audited. */
 export const AUDITED_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate', 'approve', 'sign', '*'] as const;
+
+/** Resources `impersonate` (or `*`) is granted on to act as another identity: core users/groups/serviceaccounts, and the authentication group's uids/userextras. */
+const IMPERSONATED_RESOURCES = ['users', 'groups', 'serviceaccounts', 'uids', 'userextras', 'userextras/*', '*'];
+
+/** Whether a verb impersonates: `impersonate`, or a constrained-impersonation verb (KEP-5284: `impersonate:<mode>`, `impersonate-on:<mode>:<verb>`). */
+export function isImpersonationVerb(verb: string): boolean {
+  return verb === 'impersonate' || verb.startsWith('impersonate:') || verb.startsWith('impersonate-on:');
+}
+
+/**
+ * Whether a grant lets its holder act as another identity — the most dangerous right there is against Suture:
+ * admission sees only the impersonated user (a garbage collector, system:admin), so leases and the governed pipeline
+ * no longer bind. `*` verbs include it wherever they reach the impersonated resources.
+ */
+export function impersonates(e: Pick<ExcessPermission, 'verbs' | 'apiGroups' | 'resources'>): boolean {
+  if (e.verbs.some(isImpersonationVerb)) return true;
+  const groups = e.apiGroups.some((g) => g === '' || g === 'authentication.k8s.io' || g === '*');
+  return e.verbs.includes('*') && groups && e.resources.some((r) => IMPERSONATED_RESOURCES.includes(r));
+}
 /** Groups whose writes can switch Suture off or widen rights. */
 export const SENSITIVE_GROUPS = ['*', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'rbac.authorization.k8s.io', GROUP] as const;
 const ESCALATING_VERBS = ['*', 'escalate', 'bind', 'impersonate'];
@@ -124,7 +143,7 @@ const SELF_REVIEWS: readonly string[] = ['authorization.k8s.io/selfsubjectaccess
 
 function uncovered(rule: PolicyRule, needs: readonly PolicyRule[], audited: readonly string[]): Token[] {
   const tokens: Token[] = [];
-  const verbs = rule.verbs.filter((v) => audited.includes(v));
+  const verbs = rule.verbs.filter((v) => audited.includes(v) || (audited.includes('impersonate') && isImpersonationVerb(v)));
   for (const verb of verbs) {
     for (const group of rule.apiGroups ?? ['']) {
       for (const resource of rule.resources) {
@@ -138,7 +157,7 @@ function uncovered(rule: PolicyRule, needs: readonly PolicyRule[], audited: read
 }
 
 function isSensitive(t: Token): boolean {
-  return ESCALATING_VERBS.includes(t.verb) || (SENSITIVE_GROUPS as readonly string[]).includes(t.group);
+  return ESCALATING_VERBS.includes(t.verb) || isImpersonationVerb(t.verb) || (SENSITIVE_GROUPS as readonly string[]).includes(t.group);
 }
 
 function unique(values: Iterable<string>): string[] {
@@ -159,7 +178,8 @@ function toExcess(tokens: readonly Token[], namespace: string, via: string): Exc
  * What the holder can write beyond `needs` (from leaseNeeds of every lease it holds): for each rule of each binding
  * that names the holder (directly, or through system:serviceaccounts[:<ns>] and system:authenticated), the verbs,
  * groups and resources not covered. A grant restricted by resourceNames is covered by a need with the same or more
- * names; a cluster-wide grant only by a cluster-wide need. Sorted by binding, then namespace. `verbs` are the verbs
+ * names; a cluster-wide grant only by a cluster-wide need. Sorted by binding, then namespace (`sensitive`: the grants
+ * that impersonate first). `verbs` are the verbs
  * audited (default AUDITED_VERBS: writes and escalation; `kubectl suture audit` also asks about reads of secrets).
  */
 export function auditHolder(holder: Subject, rbac: RbacObjects, needs: readonly ScopedRules[], verbs: readonly string[] = AUDITED_VERBS): AuditResult {
@@ -173,5 +193,7 @@ export function auditHolder(holder: Subject, rbac: RbacObjects, needs: readonly 
     if (risky.length > 0) sensitive.push(toExcess(risky, namespace, via));
   }
   const order = (a: ExcessPermission, b: ExcessPermission): number => `${a.via} ${a.namespace ?? ''}`.localeCompare(`${b.via} ${b.namespace ?? ''}`);
-  return { excess: excess.sort(order), sensitive: sensitive.sort(order) };
+  // Sensitive grants that impersonate first: they are the most dangerous (see impersonates()).
+  const impersonationFirst = (a: ExcessPermission, b: ExcessPermission): number => Number(impersonates(b)) - Number(impersonates(a)) || order(a, b);
+  return { excess: excess.sort(order), sensitive: sensitive.sort(impersonationFirst) };
 }

@@ -1,7 +1,8 @@
 // The pure part of `kubectl suture audit`: effective RBAC, needs, the excess with its binding, dangerous rights first.
 import { expect } from 'chai';
 import type { KubeObject, SutureLease } from '../../../src/api/types.js';
-import { auditFails, auditIdentity, auditText, dangersOf, holdersOf, subjectOf } from '../../../src/cli/audit.js';
+import { DANGERS, auditFails, auditIdentity, auditText, dangersOf, holdersOf, subjectOf } from '../../../src/cli/audit.js';
+import { auditHolder } from '../../../src/core/generate/audit.js';
 import { kindCatalog } from '../../../src/core/generate/kinds.js';
 import { BUILTIN_KINDS } from '../../../src/core/snapshot.js';
 
@@ -43,8 +44,15 @@ const rbac = {
 const catalog = kindCatalog(BUILTIN_KINDS);
 
 describe('kubectl suture audit', () => {
-  it('names the danger of an excess: wildcards, impersonate, escalate/bind, secrets cluster-wide, admission, CRDs, RBAC, Suture', () => {
-    expect(dangersOf({ verbs: ['*'], apiGroups: ['*'], resources: ['*'], via: 'x' })).to.deep.equal(['wildcard', 'secrets cluster-wide', 'admission configuration', 'CRDs', 'RBAC', 'Suture objects']);
+  it('names the danger of an excess: impersonate first (issue 9), then wildcards, escalate/bind, secrets cluster-wide, admission, CRDs, RBAC, Suture', () => {
+    expect(DANGERS.slice(0, 6)).to.deep.equal(['impersonate', 'wildcard', 'escalate/bind', 'secrets cluster-wide', 'admission configuration', 'CRDs']);
+    // cluster-admin's `*` on everything includes impersonate and escalate/bind: it ranks as impersonate.
+    expect(dangersOf({ verbs: ['*'], apiGroups: ['*'], resources: ['*'], via: 'x' })).to.deep.equal(['impersonate', 'wildcard', 'escalate/bind', 'secrets cluster-wide', 'admission configuration', 'CRDs', 'RBAC', 'Suture objects']);
+    expect(dangersOf({ verbs: ['*'], apiGroups: [''], resources: ['serviceaccounts'], via: 'x' })).to.deep.equal(['impersonate', 'wildcard']);
+    expect(dangersOf({ verbs: ['*'], apiGroups: ['apps'], resources: ['deployments'], via: 'x' })).to.deep.equal(['wildcard']);
+    // Constrained impersonation (KEP-5284, beta in 1.37) is impersonation too.
+    expect(dangersOf({ verbs: ['impersonate:serviceaccount'], apiGroups: ['authentication.k8s.io'], resources: ['serviceaccounts'], via: 'x' })).to.deep.equal(['impersonate']);
+    expect(dangersOf({ verbs: ['impersonate-on:user-info:delete'], apiGroups: [''], resources: ['persistentvolumeclaims'], via: 'x' })).to.deep.equal(['impersonate']);
     expect(dangersOf({ verbs: ['bind'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], via: 'x' })).to.deep.equal(['escalate/bind', 'RBAC']);
     expect(dangersOf({ verbs: ['get'], apiGroups: [''], resources: ['secrets'], namespace: 'db', via: 'x' })).to.deep.equal([]);
     expect(dangersOf({ verbs: ['delete'], apiGroups: [''], resources: ['configmaps'], via: 'x' })).to.deep.equal([]);
@@ -72,7 +80,23 @@ describe('kubectl suture audit', () => {
     expect(a.effective.some((r) => r.via === 'ClusterRoleBinding/admin-for-someone-else')).to.equal(false);
     const alice = auditIdentity(subjectOf('alice'), [lease], rbac, catalog);
     expect(alice.leases).to.deep.equal([]);
-    expect(alice.excess[0]?.dangers[0]).to.equal('wildcard');
+    expect(alice.excess[0]?.dangers[0]).to.equal('impersonate');
+  });
+
+  it('ranks an impersonating grant above a wildcard, whatever the bindings are called', () => {
+    const ranked = {
+      roles: [],
+      clusterRoles: [clusterRole('everything-in-apps', [{ apiGroups: ['apps'], resources: ['*'], verbs: ['*'] }]), clusterRole('zz-impersonator', [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'] }]), clusterRole('secrets', [{ apiGroups: [''], resources: ['secrets'], verbs: ['delete'] }])],
+      roleBindings: [],
+      clusterRoleBindings: [binding('ClusterRoleBinding', 'a-apps', 'everything-in-apps'), binding('ClusterRoleBinding', 'b-secrets', 'secrets'), binding('ClusterRoleBinding', 'z-impersonate', 'zz-impersonator')],
+    };
+    const a = auditIdentity(subjectOf('system:serviceaccount:db:pg-op'), [lease], ranked, catalog);
+    expect(a.excess.map((e) => `${e.dangers[0] ?? '-'} ${e.via}`)).to.deep.equal(['impersonate ClusterRoleBinding/z-impersonate', 'wildcard ClusterRoleBinding/a-apps', 'secrets cluster-wide ClusterRoleBinding/b-secrets']);
+    // The lease status's sensitive list (Suture's own audit, the LeastPrivilege condition) leads with it too.
+    const needs = a.needs;
+    expect(auditHolder(subjectOf('system:serviceaccount:db:pg-op'), ranked, needs).sensitive.map((e) => e.via)).to.deep.equal(['ClusterRoleBinding/z-impersonate', 'ClusterRoleBinding/a-apps']);
+    const constrained = { ...ranked, clusterRoles: [clusterRole('zz-impersonator', [{ apiGroups: ['authentication.k8s.io'], resources: ['serviceaccounts'], verbs: ['impersonate:serviceaccount'] }])], clusterRoleBindings: [binding('ClusterRoleBinding', 'z-impersonate', 'zz-impersonator')] };
+    expect(auditHolder(subjectOf('system:serviceaccount:db:pg-op'), constrained, needs).sensitive.map((e) => e.verbs)).to.deep.equal([['impersonate:serviceaccount']]);
   });
 
   it('prints a header and the excess table; -o wide adds effective RBAC and needs', () => {
