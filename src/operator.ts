@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FieldError, KubeObject } from './api/types.js';
 import { BudgetStore, BUDGET_LABEL } from './admission/budgets.js';
+import { FloorStore } from './admission/floors.js';
 import type { Readiness } from './admission/deps.js';
 import { createDecisionHandler } from './admission/handler.js';
 import { objectsHandler, validateSutureObject } from './admission/objects.js';
@@ -115,6 +116,9 @@ function followPolicies(parts: Parts): void {
     const patterns = kindPatterns([...policies.flatMap((p) => p.match), ...leases.flatMap((l) => l.spec.resources)]);
     // Kinds CEL looks up by constant apiVersion and kind are cached in full (the others only by their metadata).
     for (const p of policies) for (const k of p.lookupKinds) patterns.add(`${k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.indexOf('/')) : ''}/${k.kind}`);
+    // Floors count ready pods (core/invariants.ts, minAvailable): readiness is in a pod's status, which the metadata
+    // graph lacks; without it every pod would look unready and no removal would seem to lower a floor.
+    if (policies.some((p) => p.invariants.some((i) => i.kind === 'minAvailable'))) patterns.add('/Pod');
     void parts.cache.want(patterns);
     void parts.prometheus.track(metricQueries(policies));
   };
@@ -230,6 +234,7 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
       identities: { exemptNamespaces: [...config.exemptions.namespaces, config.namespace], exemptUsers: config.exemptions.users, exemptGroups: config.exemptions.groups },
     },
     budgets: parts.budgets,
+    floors: new FloorStore({ client: parts.client, namespace: config.namespace, now: () => parts.clock.now() }),
     now,
     freshnessTimeoutMs: config.freshnessTimeoutMs,
     record: (request, decision) => parts.recorder.record(request, decision),

@@ -1,6 +1,6 @@
 // The decision handler behind /validate and /mutate: gathers the inputs, calls the pure core, and does what the core
-// leaves to the edges — fresh state where a verdict needs it, budget reservations across replicas, and recording
-// every decision. (Suture's own objects are validated by the objects webhook, operator.ts.)
+// leaves to the edges — fresh state where a verdict needs it, budget and floor reservations across replicas, and
+// recording every decision. (Suture's own objects are validated by the objects webhook, operator.ts.)
 //
 // Fresh where it matters, free where it doesn't (docs/architecture.md, The state model):
 // - a request whose verdict rests only on itself (object, old object, user) is decided once, on the cache, no wait;
@@ -11,12 +11,13 @@
 // - CEL reads of the cluster (cluster/before get, exists, list, count) are read live once the first decision shows
 //   which they are, and the decision is taken again only if what was read differs.
 // If that state cannot be had before the deadline, the failure mode applies and the decision says so.
-import { decide as decideCore, exemptReason, plainDecision } from '../core/decide.js';
+import { decide as decideCore, describeRequest, exemptReason, plainDecision } from '../core/decide.js';
 import { freshScopes, reachedNamespaceNames, type StateScope } from '../core/freshness.js';
 import type { CompiledException, CompiledPolicy } from '../core/policy.js';
 import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type Lookup, type MetricReader, type Snapshot } from '../core/types.js';
 import type { KubeObject } from '../api/types.js';
 import type { BudgetStore } from './budgets.js';
+import type { FloorStore } from './floors.js';
 import type { AdmissionHandler } from './chain.js';
 import { AdmissionStages, type AdmissionStage } from './metrics.js';
 import { Phases, type Phase } from './review.js';
@@ -39,6 +40,8 @@ export interface DecisionSources {
 export interface HandlerDeps {
   sources: DecisionSources;
   budgets: BudgetStore;
+  /** Reserves the removals floors allowed, across requests and replicas (admission/floors.ts). */
+  floors: FloorStore;
   /** The only clock of decisions (a test-only override may replace it; see src/config.ts). */
   now: () => Date;
   /** How long a decision may wait for fresh state. */
@@ -77,7 +80,7 @@ function inputOf(sources: DecisionSources, budgets: BudgetStore, cel?: DecisionI
 }
 
 function denial(decision: Decision, message: string, verdict: Decision['verdict'] = Verdicts.Deny): Decision {
-  return { ...decision, verdict, allowed: false, message, warnings: [], patch: [], budgets: [], auditAnnotations: { ...decision.auditAnnotations, 'suture.dev/verdict': verdict } };
+  return { ...decision, verdict, allowed: false, message, warnings: [], patch: [], budgets: [], floors: [], auditAnnotations: { ...decision.auditAnnotations, 'suture.dev/verdict': verdict } };
 }
 
 /** ownerReferences of the request's object that the snapshot cannot resolve (a just-created owner). */
@@ -170,6 +173,22 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
     return read.changed ? decide(request, read.input, now) : decision;
   };
 
+  /**
+   * Reserves the removals an allowed request makes against floors (admission/floors.ts): removals other requests
+   * reserved of pods the decision still counted lower what is left, so requests sent at once, each judged alone (a
+   * drain's evictions), cannot together cross a floor, on one replica or several.
+   */
+  const withFloors = async (request: AdmissionRequest, decision: Decision): Promise<Decision> => {
+    if (!decision.allowed || decision.floors.length === 0 || request.dryRun === true) return decision;
+    const r = await time(AdmissionStages.Floors, () => deps.floors.reserve(request.uid, decision.floors));
+    if (r.ok) return decision;
+    const { use } = r;
+    const why = `${r.pending} other removal(s) already admitted and not yet observed would leave ${use.what} at ${r.left} (${use.before} now); at least ${use.required} required`;
+    const denied = denial(decision, `${describeRequest(request)} by ${request.userInfo.username} denied: SuturePolicy ${use.policy}, invariant ${use.invariant}: ${why} [decision ${request.uid}]`);
+    // Recorded against the policy like any other denial (metrics, status counts, Events).
+    return { ...denied, violations: [{ policy: use.policy, invariant: use.invariant, enforcement: 'Deny', message: why }], auditAnnotations: { ...denied.auditAnnotations, 'suture.dev/policy': use.policy } };
+  };
+
   /** Reserves the budgets an allowed request consumes; a budget spent meanwhile by another replica denies it. */
   const withBudgets = async (request: AdmissionRequest, decision: Decision): Promise<Decision> => {
     if (!decision.allowed || decision.budgets.length === 0 || request.dryRun === true) return decision;
@@ -183,7 +202,11 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
   };
 
   const validate = async (request: AdmissionRequest): Promise<Decision> => {
-    const decision = await withBudgets(request, await decideFresh(request, deps.now()));
+    // Floors before budgets: a request a floor refuses has spent no budget; one a budget refuses gives its floors back
+    // (were that to fail, the reservations lapse after FLOOR_RESERVATION_MS: refusing too much meanwhile, never too little).
+    const floored = await withFloors(request, await decideFresh(request, deps.now()));
+    const decision = await withBudgets(request, floored);
+    if (floored.allowed && !decision.allowed && floored.floors.length > 0 && request.dryRun !== true) await deps.floors.release(request.uid, floored.floors).catch(() => undefined);
     deps.record(request, decision);
     return decision;
   };

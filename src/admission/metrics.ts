@@ -14,7 +14,7 @@ export interface DecisionSample {
 }
 
 /** The stages of the admission edge, each timed into suture_admission_stage_duration_seconds{stage}. */
-export const AdmissionStages = { Decode: 'decode', Decide: 'decide', Freshness: 'freshness', Budgets: 'budgets', Respond: 'respond' } as const;
+export const AdmissionStages = { Decode: 'decode', Decide: 'decide', Freshness: 'freshness', Budgets: 'budgets', Floors: 'floors', Respond: 'respond' } as const;
 export type AdmissionStage = (typeof AdmissionStages)[keyof typeof AdmissionStages];
 
 export interface AdmissionMetrics {

@@ -61,6 +61,9 @@ function extraLines(d: Decision): string[] {
   for (const w of d.warnings) if (w !== d.message) lines.push(field('Warning', w));
   if (d.patch.length > 0) lines.push(field('Patch', d.patch.map((p) => `${p.op} ${p.path}${p.value === undefined ? '' : ` = ${JSON.stringify(p.value)}`}`).join('; ')));
   if (d.budgets.length > 0) lines.push(field('Budgets', d.budgets.map((b) => `${b.policy}/${b.invariant}: ${b.count} of ${b.limit} per ${b.windowSeconds}s${b.key === '' ? '' : ` for ${b.key}`}`).join('; ')));
+  // Records written before floors were reserved lack the field.
+  const floors = d.floors ?? [];
+  if (floors.length > 0) lines.push(field('Floors', floors.map((f) => `${f.policy}/${f.invariant}: removes ${f.count} of ${f.before} ${f.what}, at least ${f.required}`).join('; ')));
   if (d.exceptionsUsed.length > 0) lines.push(field('Exceptions', d.exceptionsUsed.join(', ')));
   return lines;
 }

@@ -25,6 +25,7 @@ import {
   type Affected,
   type AdmissionRequest,
   type BudgetUse,
+  type FloorUse,
   type CheckResult,
   type Decision,
   type DecisionInput,
@@ -62,6 +63,8 @@ interface Violation {
 interface PolicyOutcome {
   violations: Violation[];
   budgets: BudgetUse[];
+  /** Floors the passing minAvailable invariants of Deny policies lean on (Decision.floors). */
+  floors: FloorUse[];
   averts: { policy: string; invariant: string; patch: JsonPatchOperation[]; patched: KubeObject }[];
   checks: CheckResult[];
   conditionChecks: CheckResult[];
@@ -189,6 +192,8 @@ function recordInvariant(policy: CompiledPolicy, entry: { name: string; r: Invar
   out.checks.push({ source: `policy/${policy.name}/${name}`, result: r.result, message: r.message });
   if (r.result === 'pass') {
     if (r.budget !== undefined) out.budgets.push(r.budget);
+    // Only a floor that would deny is reserved: a Warn or Audit policy never refuses, so it need not serialize.
+    if (r.floors !== undefined && policy.enforcement === 'Deny') out.floors.push(...r.floors);
     return;
   }
   if (r.result === 'error' && policy.failurePolicy === 'Ignore') return;
@@ -295,7 +300,7 @@ const policyIndexes = new WeakMap<readonly CompiledPolicy[], SelectorIndex<Compi
 const leaseIndexes = new WeakMap<readonly LeaseState[], SelectorIndex<LeaseState>>();
 
 function evaluatePolicies(ctx: RequestContext): PolicyOutcome {
-  const out: PolicyOutcome = { violations: [], budgets: [], averts: [], checks: [], conditionChecks: [], readsState: false, consulted: [] };
+  const out: PolicyOutcome = { violations: [], budgets: [], floors: [], averts: [], checks: [], conditionChecks: [], readsState: false, consulted: [] };
   const candidates = indexFor(policyIndexes, ctx.input.policies, (p) => p.match).candidates(ctx.groups);
   for (const policy of candidates) evaluatePolicy(policy, ctx, out);
   return out;
@@ -437,6 +442,7 @@ export function plainDecision(id: string, outcome: { verdict: Verdict; message: 
     patch: [],
     auditAnnotations: {},
     budgets: [],
+    floors: [],
     exceptionsUsed: [],
     violations: [],
     leaseViolations: [],
@@ -522,6 +528,7 @@ function respond(ctx: RequestContext, found: { state: Verdictable; outcome: Poli
     patch: allowed ? found.stamp : [],
     auditAnnotations: auditAnnotationsOf(id, verdict, state.violations),
     budgets: allowed ? outcome.budgets : [],
+    floors: allowed ? outcome.floors : [],
     exceptionsUsed: found.exceptionsUsed,
     violations: state.violations.map((v) => ({ policy: v.policy.name, invariant: v.invariant, enforcement: v.enforcement, message: v.message })),
     leaseViolations: state.leaseViolations,

@@ -6,7 +6,7 @@ import type { CompiledAvertEntry, CompiledInvariant } from './policy.js';
 import { escapePointerToken, jsonEqual, lookupPointer, pointerSegments, type Lookup } from './json.js';
 import { isAvailablePod, podsOf } from './controllers.js';
 import { describeObject, objectKeyString } from './snapshot.js';
-import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, Impact, JsonPatchOperation, Snapshot } from './types.js';
+import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, FloorUse, Impact, JsonPatchOperation, Snapshot } from './types.js';
 import { formatDuration, parseQuantity } from './units.js';
 
 export interface InvariantContext {
@@ -37,6 +37,8 @@ export interface InvariantResult {
   message: string;
   /** What the request consumes of a budget invariant if it is let through; the edge records it. */
   budget?: BudgetUse;
+  /** The removals a passing `minAvailable` makes against its floor; the edge reserves them across requests. */
+  floors?: FloorUse[];
   /** On a failed CREATE/UPDATE with `avert`: the patch that would avert it; re-check `patched` before using it. */
   patch?: JsonPatchOperation[];
   patched?: KubeObject;
@@ -108,6 +110,22 @@ interface Availability {
   before: number;
   after: number;
   required: number;
+  /** What is counted: a workload's object key, or "pods" for the pods the policy matches (FloorUse.scope). */
+  scope: string;
+  /** The available pods the request removes, by uid, where counted from pods (FloorUse.removes). */
+  removes: string[];
+  /** The available pods `after` counts, by uid (FloorUse.counted). */
+  counted: string[];
+}
+
+function uidsOf(pods: readonly KubeObject[]): string[] {
+  return pods.flatMap((p) => (p.metadata.uid !== undefined && p.metadata.uid !== '' ? [p.metadata.uid] : []));
+}
+
+/** The uids of the available pods in `before` that `after` no longer holds available. */
+function removedPods(before: readonly KubeObject[], after: readonly KubeObject[]): string[] {
+  const still = new Set(after.map((p) => p.metadata.uid));
+  return before.flatMap((p) => (p.metadata.uid !== undefined && p.metadata.uid !== '' && !still.has(p.metadata.uid) ? [p.metadata.uid] : []));
 }
 
 /** The ready count a workload's status claims, or its projected count after the request's scale-down. */
@@ -133,29 +151,47 @@ function workloadAvailability(a: Affected, inv: { count?: number; percent?: numb
   const old = a.before ?? a.object;
   const what = `ready replicas of ${describeObject(old)}`;
   const need = required(inv, desiredOf(old));
+  const scope = objectKeyString(old);
   const podsBefore = podsOf(old, ctx.before);
-  if (podsBefore.length === 0) return { what, ...statusAvailability(a, old), required: need };
-  const before = podsBefore.filter(isAvailablePod).length;
-  if (a.effect === 'DELETE') return { what, before, after: 0, required: need };
-  let after = podsOf(old, ctx.after).filter(isAvailablePod).length;
+  if (podsBefore.length === 0) return { what, ...statusAvailability(a, old), required: need, scope, removes: [], counted: [] };
+  const availableBefore = podsBefore.filter(isAvailablePod);
+  const before = availableBefore.length;
+  if (a.effect === 'DELETE') return { what, before, after: 0, required: need, scope, removes: removedPods(availableBefore, []), counted: [] };
+  const availableAfter = podsOf(old, ctx.after).filter(isAvailablePod);
+  let after = availableAfter.length;
   const replicas = field(a.object, 'spec', 'replicas');
   if (old.kind !== 'DaemonSet' && replicas !== undefined && replicas !== field(old, 'spec', 'replicas')) after = Math.min(after, replicas);
-  return { what, before, after, required: need };
+  return { what, before, after, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(availableAfter) };
 }
 
 function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?: number }): Availability {
   const gone = new Set(ctx.impact.deleted.filter((o) => o.kind === 'Pod').map(objectKeyString));
   const beforePods = ctx.before.list('', 'Pod').filter(ctx.matchesPolicy);
   const afterPods = ctx.after.list('', 'Pod').filter((p) => !gone.has(objectKeyString(p)) && ctx.matchesPolicy(p));
+  const availableBefore = beforePods.filter(isAvailablePod);
+  const availableAfter = afterPods.filter(isAvailablePod);
   return {
     what: 'ready Pods the policy matches',
-    before: beforePods.filter(isAvailablePod).length,
-    after: afterPods.filter(isAvailablePod).length,
+    before: availableBefore.length,
+    after: availableAfter.length,
     required: required(inv, beforePods.length),
+    scope: 'pods',
+    removes: removedPods(availableBefore, availableAfter),
+    counted: uidsOf(availableAfter),
   };
 }
 
-function minAvailable(inv: { count?: number; percent?: number }, ctx: InvariantContext): Pick<InvariantResult, 'result' | 'message'> {
+/**
+ * What a passing request leans on: each floor it lowers, with the removals it counts. The edge reserves them so that
+ * removals admitted at once, each judged alone, cannot together cross the floor (admission/floors.ts).
+ */
+function floorUses(name: string, checks: readonly Availability[], ctx: InvariantContext): FloorUse[] {
+  return checks
+    .filter((c) => c.after < c.before)
+    .map((c) => ({ policy: ctx.policy, invariant: name, scope: c.scope, what: c.what, removes: c.removes, counted: c.counted, count: c.before - c.after, before: c.before, after: c.after, required: c.required }));
+}
+
+function minAvailable(name: string, inv: { count?: number; percent?: number }, ctx: InvariantContext): Pick<InvariantResult, 'result' | 'message' | 'floors'> {
   const checks: Availability[] = ctx.matched
     .filter((a) => WORKLOAD_KINDS.has(a.object.kind))
     .map((a) => workloadAvailability(a, inv, ctx))
@@ -165,7 +201,7 @@ function minAvailable(inv: { count?: number; percent?: number }, ctx: InvariantC
   // A request fails when it lowers availability below the minimum; one that does not lower it (a fix to an
   // already degraded workload) passes.
   const broken = checks.filter((c) => c.after < c.required && c.after < c.before);
-  if (broken.length === 0) return { result: 'pass', message: checks.map((c) => `${c.after} ${c.what} after the request (at least ${c.required})`).join('; ') };
+  if (broken.length === 0) return { result: 'pass', message: checks.map((c) => `${c.after} ${c.what} after the request (at least ${c.required})`).join('; '), floors: floorUses(name, checks, ctx) };
   return {
     result: 'fail',
     message: broken.map((c) => `would leave ${c.what} at ${c.after} (${c.before} now); at least ${c.required} required`).join('; '),
@@ -321,7 +357,7 @@ function evaluateKind(inv: CompiledInvariant, ctx: InvariantContext): InvariantR
     case 'protect':
       return protect(ctx);
     case 'minAvailable':
-      return minAvailable(inv, ctx);
+      return minAvailable(inv.name, inv, ctx);
     case 'immutable':
       return immutable(inv.paths, ctx);
     case 'monotonic':

@@ -191,6 +191,34 @@ export interface BudgetUse {
   limit: number;
 }
 
+/**
+ * The removals of available pods an allowed request makes against one floor (a `minAvailable` invariant it passed).
+ * Each request is judged alone on the state it read; the edge reserves these removals across requests and replicas
+ * (admission/floors.ts), and removals another request reserved that this state still counts lower what is left, so
+ * requests sent at once (a drain's evictions) cannot together cross the floor.
+ */
+export interface FloorUse {
+  policy: string;
+  invariant: string;
+  /** What is counted: a workload's object key (objectKeyString), or "pods" for the pods the policy matches. */
+  scope: string;
+  /** The same for people: "ready replicas of apps/StatefulSet mq/rabbit", "ready Pods the policy matches". */
+  what: string;
+  /** The available pods the request removes, by uid (by object key where the pod has none). */
+  removes: string[];
+  /**
+   * The available pods `after` counts, by uid: a removal another request reserved lowers what is left only if this
+   * decision counted that pod (the state it read had not yet seen the removal).
+   */
+  counted: string[];
+  /** How many available pods the request removes: before − after (at least removes.length, more for a scale-down). */
+  count: number;
+  /** Available before and after the request, as this decision counted them, and the floor. */
+  before: number;
+  after: number;
+  required: number;
+}
+
 export interface Decision {
   /** Unique per request; the admission request uid. */
   id: string;
@@ -206,6 +234,8 @@ export interface Decision {
   patch: JsonPatchOperation[];
   auditAnnotations: Record<string, string>;
   budgets: BudgetUse[];
+  /** The floors an allowed decision leaned on and the removals it counts against each; the edge reserves them. */
+  floors: FloorUse[];
   /** Exceptions that let this request through: the edge records their use. */
   exceptionsUsed: string[];
   /** Policies (by name) that failed, warned or audited, with the invariant. */

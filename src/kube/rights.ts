@@ -29,8 +29,9 @@ export function neededRights(namespace: string, options: { selfProtection: boole
     // Events and the status of its objects.
     { verb: 'create', group: '', resource: 'events' },
     { verb: 'update', group: 'suture.dev', resource: 'sutureleases/status' },
-    // Its namespace: certificate Secret, budget ConfigMaps, leader Lease.
+    // Its namespace: certificate Secret, budget and floor ConfigMaps (created at a policy's first use), leader Lease.
     { verb: 'create', group: '', resource: 'secrets', namespace },
+    { verb: 'create', group: '', resource: 'configmaps', namespace },
     { verb: 'update', group: '', resource: 'configmaps', namespace },
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace },
   ];

@@ -70,7 +70,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registry,
     decisions: new Counter({ name: 'suture_decisions_total', help: 'Admission decisions by verdict and policy.', labelNames: ['verdict', 'policy'], registers }),
     admissionDuration: new Histogram({ name: 'suture_admission_duration_seconds', help: 'Time to answer an AdmissionReview.', labelNames: ['operation', 'verdict'], buckets: admissionBuckets, registers }),
-    admissionStageDuration: new Histogram({ name: 'suture_admission_stage_duration_seconds', help: 'Time in each stage of the admission edge: decode, decide, freshness, budgets, respond.', labelNames: ['stage'], buckets: admissionBuckets, registers }),
+    admissionStageDuration: new Histogram({ name: 'suture_admission_stage_duration_seconds', help: 'Time in each stage of the admission edge: decode, decide, freshness, budgets, floors, respond.', labelNames: ['stage'], buckets: admissionBuckets, registers }),
     reconciles: new Counter({ name: 'suture_reconcile_total', help: 'Reconciles by controller and result.', labelNames: ['controller', 'result'], registers }),
     reconcileDuration: new Histogram({ name: 'suture_reconcile_duration_seconds', help: 'Time per reconcile.', labelNames: ['controller'], buckets: reconcileBuckets, registers }),
     workqueueDepth: new Gauge({ name: 'suture_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['controller'], registers }),

@@ -79,9 +79,12 @@ export interface RawRequest {
   readonly body?: unknown;
 }
 
-/** A JSON request with the kubeconfig's TLS identity and extra headers (arrays become repeated headers). */
+/**
+ * A JSON request with the kubeconfig's TLS identity and extra headers (arrays become repeated headers); a
+ * Content-Type among them wins (a PATCH needs application/merge-patch+json or the like).
+ */
 export async function rawRequest(kc: KubeConfig, { method, path, headers = {}, body }: RawRequest): Promise<RawResponse> {
-  const options: RequestOptions = { method, headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' } };
+  const options: RequestOptions = { method, headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers } };
   await kc.applyToHTTPSOptions(options);
   const url = new URL(path, kc.getCurrentCluster()?.server);
   return new Promise((resolve, reject) => {

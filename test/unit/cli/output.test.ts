@@ -19,6 +19,7 @@ const record: DecisionRecord = {
     warnings: [],
     patch: [],
     auditAnnotations: {},
+    floors: [],
     budgets: [{ policy: 'churn', invariant: 'slow', key: 'system:serviceaccount:zk:zookeeper-operator', count: 1, windowSeconds: 600, limit: 3 }],
     exceptionsUsed: [],
     violations: [{ policy: 'protect-zk', invariant: 'data-survives', enforcement: 'Deny', message: 'would delete 1 protected object: PersistentVolumeClaim zk/data-0' }],

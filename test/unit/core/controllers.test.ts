@@ -224,6 +224,20 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
     expect(judge(deleteRequest(leaving, operator), [rabbit, leaving, p1, p2], [podFloor, floor]).allowed).to.equal(true);
   });
 
+  it('an allowed removal names the floors it leans on and the pods it removes, for the edge to reserve (issue 9, item 6)', () => {
+    const [p0, p1, p2] = pods as [KubeObject, KubeObject, KubeObject];
+    const eviction: AdmissionRequest = { ...createRequest(p0, operator), kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, subResource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'rabbit-0', namespace: 'mq' } } };
+    const d = judge(eviction, [rabbit, p0, p1, p2], [floor]);
+    expect(d.allowed).to.equal(true);
+    expect(d.floors).to.deep.equal([{ policy: 'rabbit-quorum', invariant: 'keep-quorum', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: [p0.metadata.uid], counted: [p1.metadata.uid, p2.metadata.uid], count: 1, before: 3, after: 2, required: 2 }]);
+    // Only what lowers a floor is carried; a request that lowers nothing, or is denied, carries none.
+    expect(judge(deleteRequest(terminating(p0), operator), [rabbit, terminating(p0), p1, p2], [floor]).floors).to.deep.equal([]);
+    expect(judge(deleteRequest(p1, operator), [rabbit, p1, p2], [floor]).floors).to.deep.equal([]);
+    // A floor that only warns never refuses, so nothing needs serializing.
+    const warnOnly = compiled('rabbit-warn', { match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], selector: { matchLabels: { app: 'rabbit' } } }], enforcement: 'Warn', invariants: [{ name: 'q', minAvailable: { count: 2 } }] });
+    expect(judge(eviction, [rabbit, p0, p1, p2], [warnOnly]).floors).to.deep.equal([]);
+  });
+
   it('a removed pod concerns only floors: a policy on the owner without minAvailable is not applied to it', () => {
     const templates = compiled('no-privileged-templates', {
       match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'] }],
