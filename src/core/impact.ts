@@ -27,6 +27,7 @@ import {
   controllerOf,
   isAutoscaler,
   isAvailablePod,
+  isTerminating,
   isWorkload,
   podsRemovedByScaleDown,
   resolveOwner,
@@ -317,14 +318,27 @@ function refCoordinates(refs: readonly OwnerReference[] | undefined): string {
 }
 
 /**
+ * Whether the owner is on its way out taking its dependents along: being deleted, and not with the `orphan` finalizer
+ * (which has the garbage collector release the dependents first). Once it is gone its dependents dangle.
+ */
+function ownerLeaving(owner: KubeObject): boolean {
+  return isTerminating(owner) && !(owner.metadata.finalizers ?? []).includes('orphan');
+}
+
+/**
  * Whether the update hands the object to the garbage collector: its ownerReferences changed (uid, kind, group or
- * name) and now every one dangles — names no owner the snapshot holds with that uid, kind, name and namespace
- * (removing every ownerReference orphans the object and is not a deletion).
+ * name) and now every one dangles — names no owner the snapshot holds with that uid, kind, name and namespace — or
+ * names an owner already being deleted, whose dependents the collector deletes once it is gone (issue 9, item 6a: an
+ * adoption sent after the owner's delete was admitted). Removing every ownerReference orphans the object and is not
+ * a deletion.
  */
 function handedToCollector(change: Affected, snapshot: Snapshot): boolean {
   const refs = change.object.metadata.ownerReferences ?? [];
   if (refs.length === 0 || refCoordinates(refs) === refCoordinates(change.before?.metadata.ownerReferences)) return false;
-  return refs.every((r) => resolveOwner(r, change.object, snapshot) === undefined);
+  return refs.every((r) => {
+    const owner = resolveOwner(r, change.object, snapshot);
+    return owner === undefined || ownerLeaving(owner);
+  });
 }
 
 /** Whether the update lets a pending deletion finish: the object is terminating and its last finalizer goes. */
@@ -338,7 +352,7 @@ function impactOfUpdate(c: Collector, request: AdmissionRequest, snapshot: Snaps
   const change = targetChange(request, snapshot);
   if (change === undefined) return;
   if (handedToCollector(change, snapshot)) {
-    deleteWithCascade(c, change.object, { snapshot, orphan: false, via: 'target (ownerReferences name only missing owners)' });
+    deleteWithCascade(c, change.object, { snapshot, orphan: false, via: 'target (ownerReferences name only missing or deleted owners)' });
     return;
   }
   if (finishesDeletion(change)) {

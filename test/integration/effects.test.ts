@@ -199,42 +199,73 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     await suture.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: cm });
   });
 
-  it('item 6: an ownerReference to an owner deleted at the same moment — the garbage collector is refused, 5 of 5 protected PVCs survive; unprotected ones go; Events name the decision and the exception', async () => {
-    const owner = await suture.client.create<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name: uniqueName('owner') } });
-    const kept = [0, 1, 2, 3, 4].map((i) => `race-kept-${i}`);
-    const loose = ['race-loose-0', 'race-loose-1'];
-    for (const name of kept) await suture.client.create(pvc(ns, name, { keep: 'yes' }));
-    for (const name of loose) await suture.client.create(pvc(ns, name, { keep: 'no' }));
+  // Item 6a. Sent at the same moment, an adoption (ownerReference to an owner) and the owner's delete can each be
+  // judged on state without the other; the garbage collector then deletes the adopted object. Racing them proves
+  // nothing (the outcome depends on who wins), so each harmful ordering is forced: the protected PVC must survive
+  // because the garbage collector's delete of it is judged whoever sends it (effects.suture.dev).
+  const adopt = (name: string, owner: KubeObject, as: Record<string, string | string[]>): Promise<Answer> =>
+    call(admin, 'PATCH', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, {
+      headers: { ...as, 'Content-Type': 'application/merge-patch+json' },
+      body: { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name, uid: owner.metadata.uid }] } },
+    });
+  const gone = async (name: string): Promise<boolean> => !(await present(suture, ns, 'PersistentVolumeClaim', name));
+  const deniedEvent = async (name: string): Promise<boolean> =>
+    (await eventsAbout(suture, 'PersistentVolumeClaim', name)).some((e) => e.reason === 'Denied' && /decision [0-9a-f-]+/.test(e.message ?? '') && (e.message ?? '').includes(policy));
+  /** An exempt identity (kube-system): the validating webhook never judges it, as a decision on stale state would not have seen the harm. */
+  const exempt = { 'Impersonate-User': 'system:serviceaccount:kube-system:generic-garbage-collector' };
+
+  it('item 6a, owner delete admitted first, adoption after: the garbage collector is refused, the protected PVC survives; the unprotected one goes', async () => {
+    const ownerName = uniqueName('owner-first');
+    const owner = await suture.client.create<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name: ownerName, finalizers: ['suture.dev/test-hold'] } });
+    await suture.client.create(pvc(ns, 'first-kept', { keep: 'yes' }));
+    await suture.client.create(pvc(ns, 'first-loose', { keep: 'no' }));
     await sleep(1000);
-    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name, uid: owner.metadata.uid };
-    const headers = { ...saHeaders(ns, 'operator'), 'Content-Type': 'application/merge-patch+json' };
-    await Promise.all([
-      ...[...kept, ...loose].map((name) =>
-        rawRequest(admin, { method: 'PATCH', path: `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, headers, body: { metadata: { ownerReferences: [ref] } } }).catch(() => undefined),
-      ),
-      call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${owner.metadata.name ?? ''}`, { headers: saHeaders(ns, 'operator') }),
-    ]);
-    // The garbage collector removes what is not protected; the protected ones it may not.
-    await eventually('the garbage collector removed the unprotected PVCs', async () => {
-      for (const name of loose) {
-        const o = await suture.client.find({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name });
-        const owned = (o?.metadata.ownerReferences ?? []).length > 0;
-        if (o !== undefined && owned) return false;
-      }
-      return true;
-    }, 60_000);
-    await sleep(3000);
-    const survivors = await Promise.all(kept.map((name) => present(suture, ns, 'PersistentVolumeClaim', name)));
-    expect(survivors.filter(Boolean).length, 'protected PVCs left').to.equal(5);
-    const owned = await suture.client.find({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'race-kept-0' });
-    if ((owned?.metadata.ownerReferences ?? []).length > 0) {
-      // The patch won the race: the garbage collector tried and was refused; the stuck deletion is explained.
-      await eventually('an Event on the PVC and on its namespace', async () => {
-        const onPvc = (await eventsAbout(suture, 'PersistentVolumeClaim', 'race-kept-0')).filter((e) => e.reason === 'Denied');
-        const onNs = (await eventsAbout(suture, 'Namespace', ns)).filter((e) => e.reason === 'Denied');
-        return onPvc.some((e) => /decision [0-9a-f-]+/.test(e.message ?? '') && (e.message ?? '').includes('SutureException')) && onNs.length > 0;
-      }, 20_000);
+    // 1. The owner's delete: nothing depends on it yet, so it is allowed; a finalizer holds it while the adoption lands.
+    const del = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { headers: saHeaders(ns, 'operator') });
+    expect(del.status, del.message).to.equal(200);
+    // 2. The governed operator's adoption of the protected PVC onto the owner being deleted is itself a deletion.
+    await sleep(500); // Suture's cache sees the owner terminating
+    const judged = await adopt('first-kept', owner, saHeaders(ns, 'operator'));
+    expect(judged.status, judged.message).to.equal(403);
+    expect(judged.message).to.include(policy).and.include('would delete 1 protected object');
+    // The adoptions admitted anyway, as on state that had not yet seen the owner's delete (an exempt identity).
+    for (const name of ['first-kept', 'first-loose']) {
+      const r = await adopt(name, owner, exempt);
+      expect(r.status, `${name}: ${r.message}`).to.equal(200);
     }
+    // 3. The owner goes; the garbage collector deletes its dependents.
+    await suture.client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: ownerName }, { metadata: { finalizers: null } });
+    await eventually('the garbage collector deleted the unprotected PVC', () => gone('first-loose'), 60_000);
+    await eventually('the garbage collector was refused on the protected PVC (Denied Event with the decision)', () => deniedEvent('first-kept'), 30_000);
+    expect(await present(suture, ns, 'PersistentVolumeClaim', 'first-kept'), 'protected PVC left').to.equal(true);
+  });
+
+  it('item 6a, adoption admitted first, owner delete judged on state without it: the garbage collector is refused, the protected PVC survives', async () => {
+    const ownerName = uniqueName('adopt-first');
+    const owner = await suture.client.create<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name: ownerName } });
+    const kept = [0, 1, 2].map((i) => `adopt-kept-${i}`);
+    for (const name of kept) await suture.client.create(pvc(ns, name, { keep: 'yes' }));
+    await suture.client.create(pvc(ns, 'adopt-loose', { keep: 'no' }));
+    await sleep(1000);
+    // 1. The governed operator adopts them onto a live owner: harmless by itself, allowed.
+    for (const name of [...kept, 'adopt-loose']) {
+      const r = await adopt(name, owner, saHeaders(ns, 'operator'));
+      expect(r.status, `${name}: ${r.message}`).to.equal(200);
+    }
+    // Judged on state that has seen the adoptions, the operator's delete of the owner is a cascade onto protected PVCs.
+    const judged = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { headers: saHeaders(ns, 'operator') });
+    expect(judged.status, judged.message).to.equal(403);
+    expect(judged.message).to.include(policy);
+    // 2. The same delete admitted as if judged on state without the adoptions (an exempt identity is not judged).
+    const del = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { headers: exempt });
+    expect(del.status, del.message).to.equal(200);
+    await eventually('the garbage collector deleted the unprotected PVC', () => gone('adopt-loose'), 60_000);
+    await eventually('the garbage collector was refused on a protected PVC (Denied Event with the decision)', () => deniedEvent('adopt-kept-0'), 30_000);
+    await sleep(2000);
+    const survivors = await Promise.all(kept.map((name) => present(suture, ns, 'PersistentVolumeClaim', name)));
+    expect(survivors.filter(Boolean).length, 'protected PVCs left').to.equal(3);
+    // The stuck deletion is explained on the namespace too.
+    await eventually('a Denied Event on the namespace', async () => (await eventsAbout(suture, 'Namespace', ns)).some((e) => e.reason === 'Denied'), 20_000);
   });
 
   it('namespace deletion by an admin stays Terminating while a protected PVC is inside, and finishes once an exception lifts the guard', async () => {

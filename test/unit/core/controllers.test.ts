@@ -289,6 +289,21 @@ describe('core/controllers: ownerReferences as the garbage collector reads them 
     });
   }
 
+  it('adopting onto an owner already being deleted is a deletion (issue 9, item 6a): the collector deletes the dependent once the owner goes; not with the orphan finalizer', () => {
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid };
+    const leaving = edited(owner, (c) => {
+      c.metadata.deletionTimestamp = '2026-11-30T19:59:00Z';
+      c.metadata.finalizers = ['example.com/hold'];
+    });
+    const d = judge(updateRequest(data, withRef(ref), operator), [leaving, data], [protectData]);
+    expect(d.allowed).to.equal(false);
+    expect(d.message).to.include('would delete 1 protected object: PersistentVolumeClaim db/data-0');
+    const orphaning = edited(leaving, (c) => {
+      c.metadata.finalizers = ['orphan'];
+    });
+    expect(judge(updateRequest(data, withRef(ref), operator), [orphaning, data], [protectData]).allowed).to.equal(true);
+  });
+
   it('a reference that matches uid, kind, name and namespace is a change, not a deletion', () => {
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid };
     expect(resolveOwner(ref, data, createSnapshot([owner, data]))).to.equal(owner);
