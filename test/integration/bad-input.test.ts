@@ -92,7 +92,8 @@ describe('bad input on a running Suture (issue 9: deep nesting is a 4xx, never a
     const shallow = await create('shallow', nested(5));
     expect(shallow.status, JSON.stringify(shallow.body).slice(0, 300)).to.equal(201);
     const deep = await create('deep', nested(MAX_JSON_DEPTH + 50));
-    const message = String((deep.body as { message?: unknown } | null)?.message ?? '');
+    const raw = (deep.body as { message?: unknown } | null)?.message;
+    const message = typeof raw === 'string' ? raw : JSON.stringify(deep.body);
     expect(deep.status, message).to.be.within(400, 599);
     // Suture's 400 is a webhook failure to the API server, and the webhook fails closed (failurePolicy Fail).
     expect(message).to.include('validate.suture.dev').and.not.include('Maximum call stack');
