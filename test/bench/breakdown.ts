@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createObjectClient } from '../../src/kube/client.js';
+import { createObjectClient, RawObjectApi } from '../../src/kube/client.js';
+import { METADATA_LIST_ACCEPT } from '../../src/kube/metadata.js';
 import { startControlPlane, statusPreservingControllers } from '../controlplane/harness.js';
 import { compiledSuture, startSutureProcess } from '../controlplane/suture-process.js';
 import { ensureCrds, removeWebhookConfigurations } from '../integration/suture-process.js';
@@ -44,6 +45,19 @@ const histogram = histogramTotals;
 const ms = (h: { sum: number; count: number }): string => (h.count === 0 ? '-' : `${((h.sum / h.count) * 1000).toFixed(2)} ms`);
 const minus = (a: { sum: number; count: number }, b: { sum: number; count: number }): { sum: number; count: number } => ({ sum: a.sum - b.sum, count: a.count - b.count });
 
+/** Runs each read `count` times, interleaved (after 3 untimed rounds), and returns the times by name. */
+async function timeReads(reads: Record<string, () => Promise<unknown>>, count: number): Promise<Record<string, number[]>> {
+  const times: Record<string, number[]> = {};
+  for (let i = -3; i < count; i++) {
+    for (const [name, read] of Object.entries(reads)) {
+      const t0 = performance.now();
+      await read();
+      if (i >= 0) (times[name] ??= []).push(performance.now() - t0);
+    }
+  }
+  return times;
+}
+
 const loadgen = (await run(join(root, 'test', 'bench', 'build.sh'), [])).trim().split('\n').pop() ?? '';
 const cp = await startControlPlane({ controllers: statusPreservingControllers });
 try {
@@ -65,6 +79,16 @@ try {
       await sleep(250);
     }
     await run(loadgen, ['requests', `--kubeconfig=${ids.governed}`, `--namespace=${BENCH_NAMESPACE}`, '--op=create', '--clients=1', '--count=100', '--prefix=warm']);
+    // What a fresh read costs: the consistent metadata LIST a delete's scope makes, in this namespace and in a near-empty
+    // one, and a consistent GET of one object; interleaved, 30 each, medians.
+    const raw = RawObjectApi.fromKubeConfig(cp.kubeConfig);
+    const reads: Record<string, () => Promise<unknown>> = {
+      [`LIST ${BENCH_NAMESPACE} protected=true`]: () => raw.request({ method: 'GET', path: `/api/v1/namespaces/${BENCH_NAMESPACE}/configmaps`, query: { labelSelector: 'protected=true', limit: 500 }, accept: METADATA_LIST_ACCEPT }),
+      'LIST default protected=true': () => raw.request({ method: 'GET', path: '/api/v1/namespaces/default/configmaps', query: { labelSelector: 'protected=true', limit: 500 }, accept: METADATA_LIST_ACCEPT }),
+      [`GET namespace ${BENCH_NAMESPACE}`]: () => raw.request({ method: 'GET', path: `/api/v1/namespaces/${BENCH_NAMESPACE}` }),
+    };
+    const times = await timeReads(reads, 30);
+    for (const [name, list] of Object.entries(times)) console.log(`consistent read ${name}: p50 ${(list.sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? 0).toFixed(2)} ms`);
     console.log(`requests per measure: ${REQUESTS}; ConfigMaps added to ${BENCH_NAMESPACE} first: ${OBJECTS}`);
     console.log('op      client p50   API server: webhook call   Suture: review answered   decode   decide   freshness   respond');
     for (const op of ['create', 'update', 'delete'] as const) {
