@@ -253,6 +253,8 @@ describe('Floors serialized across requests and two Suture replicas (issue 9, it
       // a dry-run eviction is decided but reserves nothing.
       await eventually('a dry-run eviction is allowed (Suture counts 3 ready pods)', async () => (await evict(names[0] ?? '', true)).status === 201, 30_000);
       await eventually('again, on whichever replica answers', async () => (await evict(names[1] ?? '', true)).status === 201, 30_000);
+      // Three connections opened and idle before the burst, so no TLS handshake spreads the evictions apart.
+      await Promise.all(names.map(() => rawRequest(admin, { method: 'GET', path: '/version' })));
       const answers = await Promise.all(names.map((name) => evict(name)));
       const allowed = answers.filter((a) => a.status === 201);
       const denied = answers.filter((a) => a.status === 403 && a.message.includes(SUTURE_DENIAL));
