@@ -8,12 +8,12 @@ import {
   CA_KEY_KEY,
   DirectoryCertificates,
   SecretCertificates,
-  SecretConflictError,
   TLS_CERT_KEY,
   TLS_KEY_KEY,
-  type StoredSecret,
+  secretStore,
   type TlsSecretStore,
 } from '../../../src/kube/certificates.js';
+import { MemoryObjects } from '../support/memory-objects.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MIN = 60 * 1000;
@@ -30,32 +30,16 @@ const policy: PkiPolicy = {
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-/** A Secret in memory, with resourceVersions and optimistic concurrency like the API server's. */
-class MemoryStore implements TlsSecretStore {
-  secret: StoredSecret | undefined;
-  writes = 0;
-  /** Runs before the next write, to let "another replica" win. */
-  interfere: (() => void) | undefined;
-  private version = 0;
-
-  read(): Promise<StoredSecret | undefined> {
-    return Promise.resolve(this.secret === undefined ? undefined : { data: { ...this.secret.data }, resourceVersion: this.secret.resourceVersion });
-  }
-
-  put(data: Record<string, string>): void {
-    this.version += 1;
-    this.secret = { data: { ...data }, resourceVersion: String(this.version) };
-  }
-
-  write(data: Record<string, string>, resourceVersion: string | undefined): Promise<void> {
-    const interfere = this.interfere;
-    this.interfere = undefined;
-    interfere?.();
-    if (resourceVersion !== this.secret?.resourceVersion) return Promise.reject(new SecretConflictError('conflict'));
-    this.writes += 1;
-    this.put(data);
-    return Promise.resolve();
-  }
+/** The Secret through secretStore, on the unit tests' in-memory ObjectClient (resourceVersions, conflicts like the API server's). */
+function memorySecret(): { objects: MemoryObjects; store: TlsSecretStore; data: () => Promise<Record<string, string> | undefined>; put: (data: Record<string, string>) => Promise<void> } {
+  const objects = new MemoryObjects();
+  const store = secretStore(objects, { namespace: 'suture-system', name: 'suture-webhook-tls' });
+  return {
+    objects,
+    store,
+    data: async () => (await store.read())?.data,
+    put: async (data) => store.write(data, (await store.read())?.resourceVersion),
+  };
 }
 
 describe('kube/certificates: own PKI in a Secret', function () {
@@ -67,23 +51,24 @@ describe('kube/certificates: own PKI in a Secret', function () {
   });
 
   it('creates the CA and serving certificate on first reconcile and stores them as kubernetes.io/tls + ca.crt + ca.key', async () => {
-    const store = new MemoryStore();
+    const { objects, store, data } = memorySecret();
     const certs = new SecretCertificates({ store, policy, clock, logger: quiet });
     expect(() => certs.currentServing()).to.throw(/no serving certificate loaded yet/);
     const result = await certs.reconcile();
     expect(result.actions).to.deep.equal(['create']);
-    expect(Object.keys(store.secret?.data ?? {})).to.have.members([TLS_CERT_KEY, TLS_KEY_KEY, CA_CERT_KEY, CA_KEY_KEY]);
-    expect(certs.currentServing().cert).to.equal(store.secret?.data[TLS_CERT_KEY]);
+    const stored = await data();
+    expect(Object.keys(stored ?? {})).to.have.members([TLS_CERT_KEY, TLS_KEY_KEY, CA_CERT_KEY, CA_KEY_KEY]);
+    expect(certs.currentServing().cert).to.equal(stored?.[TLS_CERT_KEY]);
     expect(splitPem(certs.caBundle())).to.have.length(1);
     expect(result.nextCheck.getTime()).to.be.greaterThan(T0.getTime() + 14 * DAY);
 
     const again = await certs.reconcile();
     expect(again.actions).to.deep.equal([]);
-    expect(store.writes).to.equal(1);
+    expect(objects.writes).to.deep.equal(['create Secret suture-system/suture-webhook-tls']);
   });
 
   it('lets another replica load what the first wrote', async () => {
-    const store = new MemoryStore();
+    const { store } = memorySecret();
     const leader = new SecretCertificates({ store, policy, clock, logger: quiet });
     await leader.reconcile();
     const follower = new SecretCertificates({ store, policy, clock, logger: quiet });
@@ -94,7 +79,7 @@ describe('kube/certificates: own PKI in a Secret', function () {
   });
 
   it('rotates the CA in stages: trusted first, used after propagation, the old one dropped after the grace', async () => {
-    const store = new MemoryStore();
+    const { store } = memorySecret();
     const certs = new SecretCertificates({ store, policy, clock, logger: quiet });
     let changes = 0;
     certs.onChange(() => (changes += 1));
@@ -125,9 +110,9 @@ describe('kube/certificates: own PKI in a Secret', function () {
   });
 
   it('yields to another writer on a conflict and adopts what it wrote', async () => {
-    const store = new MemoryStore();
+    const { objects, store, put } = memorySecret();
     const winner = (await applyAction(undefined, { kind: 'create', reason: 'other replica' }, policy, T0)) as PkiMaterial;
-    store.interfere = () => store.put({ [TLS_CERT_KEY]: winner.serving.cert, [TLS_KEY_KEY]: winner.serving.key, [CA_CERT_KEY]: winner.ca.cert, [CA_KEY_KEY]: winner.ca.key });
+    objects.beforeNextWrite = () => put({ [TLS_CERT_KEY]: winner.serving.cert, [TLS_KEY_KEY]: winner.serving.key, [CA_CERT_KEY]: winner.ca.cert, [CA_KEY_KEY]: winner.ca.key });
     const certs = new SecretCertificates({ store, policy, clock, logger: quiet });
     const result = await certs.reconcile();
     expect(result.actions).to.deep.equal([]);
@@ -136,8 +121,8 @@ describe('kube/certificates: own PKI in a Secret', function () {
   });
 
   it('replaces an unusable Secret on reconcile, and load() refuses to adopt it', async () => {
-    const store = new MemoryStore();
-    store.put({ [TLS_CERT_KEY]: 'not a certificate', [TLS_KEY_KEY]: 'x', [CA_CERT_KEY]: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', [CA_KEY_KEY]: 'x' });
+    const { store, put } = memorySecret();
+    await put({ [TLS_CERT_KEY]: 'not a certificate', [TLS_KEY_KEY]: 'x', [CA_CERT_KEY]: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', [CA_KEY_KEY]: 'x' });
     const warnings: string[] = [];
     const logger = { ...quiet, warn: (message: string) => warnings.push(message) };
     const follower = new SecretCertificates({ store, policy, clock, logger });

@@ -10,7 +10,8 @@ import { kindCatalog } from '../../../../src/core/generate/kinds.js';
 import { BUILTIN_KINDS } from '../../../../src/core/snapshot.js';
 import { createMemoryLogger } from '../../../../src/observability/logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
-import { FakeClient, FakeInformer } from './fakes.js';
+import { MemoryObjects } from '../../support/memory-objects.js';
+import { FakeInformer } from './fakes.js';
 
 const logger = createMemoryLogger();
 const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
@@ -135,7 +136,7 @@ describe('controller/reconcilers', () => {
   describe('PolicyReconciler', () => {
     it('writes Ready True or False with errors, only when different', async () => {
       const { informer, store } = newPolicyStore();
-      const client = new FakeClient();
+      const client = new MemoryObjects();
       const reconciler = new PolicyReconciler({ client, policies: store, clock });
       const bad = policy('p', 1, 'true &&');
       await client.create(bad);
@@ -161,7 +162,7 @@ describe('controller/reconcilers', () => {
       const { informer: pi, store: policies } = newPolicyStore();
       const li = new FakeInformer<SutureLease>({ apiVersion: V, kind: 'SutureLease', resource: 'sutureleases' });
       const leases = new LeaseStore(li, { logger, clock });
-      const client = new FakeClient();
+      const client = new MemoryObjects();
       const reconciler = new WebhookReconciler({
         client,
         policies,
@@ -186,7 +187,7 @@ describe('controller/reconcilers', () => {
     it('adds the counted decisions to what status says', async () => {
       const { store: policies } = newPolicyStore();
       const exceptions = new ExceptionStore(new FakeInformer<SutureException>({ apiVersion: V, kind: 'SutureException', resource: 'sutureexceptions' }), { logger, clock });
-      const client = new FakeClient();
+      const client = new MemoryObjects();
       await client.create({ ...policy('p', 1, 'true'), status: { decisions: { denied: 5 } } });
       policies.countPolicyDecision('p', 'deny', { at: '2026-01-01T00:00:01Z', subject: 'sa', request: 'r', decisionId: 'd' });
       policies.countPolicyDecision('gone', 'deny', { at: '2026-01-01T00:00:01Z', subject: 'sa', request: 'r', decisionId: 'd' });
