@@ -15,12 +15,11 @@ import type { ControlPlane } from '../test/controlplane/harness.js';
 import { startControlPlane, statusPreservingControllers } from '../test/controlplane/harness.js';
 import { kubeConfigYaml } from '../test/controlplane/kubeconfig.js';
 import { pollUntil } from '../test/controlplane/probe.js';
-import { startSutureProcess, type SutureProcess } from '../test/controlplane/suture-process.js';
+import { SUTURE_NAMESPACE, startSutureProcess, type SutureProcess } from '../test/controlplane/suture-process.js';
 import { serviceAccountKubeConfig } from '../test/controlplane/service-account.js';
 import { runMisbehavingOperator, type ActionResult } from './misbehaving-operator.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SUTURE_NAMESPACE = 'suture-system';
 
 /** No workload controllers: with no kubelet they would reset the StatefulSet's status the demo writes (3 ready). */
 const CONTROLLERS: readonly string[] = statusPreservingControllers;

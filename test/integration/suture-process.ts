@@ -1,7 +1,8 @@
 // Real Suture processes (`suture run`) on the integration control plane: N replicas, each on its own loopback port,
-// behind one TcpBalancer port that every replica publishes as --webhook-url (test/scenarios/suture.ts). The control
-// plane is shared with the other integration tests, so everything Suture leaves behind that could intercept their
-// requests — its webhook configurations above all — is removed when the replicas stop.
+// behind one TcpBalancer port that every replica publishes as --webhook-url (the pool of test/scenarios/suture.ts,
+// whose processes test/controlplane/suture-process.ts starts). The control plane is shared with the other integration
+// tests, so everything Suture leaves behind that could intercept their requests — its webhook configurations above
+// all — is removed when the replicas stop.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -11,7 +12,7 @@ import { SutureReplicaPool } from '../scenarios/suture.js';
 import { cluster } from './cluster.js';
 import { eventually } from './support.js';
 
-export { SUTURE_NAMESPACE } from '../scenarios/suture.js';
+export { SUTURE_NAMESPACE } from '../controlplane/suture-process.js';
 
 const crdDir = join(import.meta.dirname, '..', '..', 'crds');
 export const WEBHOOK_CONFIGURATIONS = [

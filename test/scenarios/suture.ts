@@ -1,16 +1,13 @@
-// Real Suture processes for the scenario runner and the integration tests: `suture run` (src/main.ts) as child
-// processes against a control plane, each replica on its own loopback port, all behind one TcpBalancer port that
-// every replica publishes as --webhook-url (the API server calls one URL, as it calls one Service in a cluster).
-// The scenario's clock reaches Suture through the test-only clock option.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync } from 'node:fs';
-import { request } from 'node:https';
+// Real Suture processes for the scenario runner and the integration tests: N replicas of `suture run` (started by
+// test/controlplane/suture-process.ts, the one module that starts Suture) against a control plane, each on its own
+// loopback port, all behind one TcpBalancer port that every replica publishes as --webhook-url (the API server calls
+// one URL, as it calls one Service in a cluster). The scenario's clock reaches Suture through the test-only clock option.
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { createObjectClient, type ObjectClient } from '../../src/kube/client.js';
+import { join } from 'node:path';
+import { createObjectClient, loadKubeConfig, type ObjectClient } from '../../src/kube/client.js';
 import { freePort } from '../controlplane/probe.js';
+import { SUTURE_NAMESPACE, startSutureProcess, type SutureProcess } from '../controlplane/suture-process.js';
 import { TcpBalancer } from './balancer.js';
 
 export interface StartSutureOptions {
@@ -34,128 +31,18 @@ export interface SutureHandle {
 
 export type StartSuture = (options: StartSutureOptions) => Promise<SutureHandle>;
 
-export class SutureNotRunnableError extends Error {
-  override readonly name = 'SutureNotRunnableError';
-}
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Suture's entry point. */
-export const ENTRY_POINT = 'src/main.ts';
-export const SUTURE_NAMESPACE = 'suture-system';
 /** The coordination.k8s.io Lease the replicas elect their leader on (Suture's default --leader-election-id). */
 export const LEADER_LEASE = 'suture-leader';
 /** Short leader election timings, so that a failover takes seconds. */
 export const LEADER_ELECTION_ARGS: readonly string[] = ['--lease-duration=4s', '--renew-deadline=3s', '--retry-period=1s'];
-const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 20_000;
 
-/** What stands between the runner and a running Suture, in words; undefined when nothing does. */
-export function missingForSuture(repoRoot: string = root): string | undefined {
-  return existsSync(join(repoRoot, ENTRY_POINT)) ? undefined : `${ENTRY_POINT} does not exist`;
-}
-
-/** True when Suture on this loopback port answers /readyz with 200. */
-export function readyz(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    // Suture's own self-signed serving certificate: this probe only asks whether the process says it is ready.
-    const req = request({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
-export function adminClient(kubeconfigPath: string): ObjectClient {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return createObjectClient(kc);
+function adminClient(kubeconfigPath: string): ObjectClient {
+  return createObjectClient(loadKubeConfig({ kind: 'file', path: kubeconfigPath }));
 }
 
 async function ensureNamespace(client: ObjectClient): Promise<void> {
   const ref = { apiVersion: 'v1', kind: 'Namespace', name: SUTURE_NAMESPACE };
   if ((await client.find(ref)) === undefined) await client.create({ ...ref, metadata: { name: SUTURE_NAMESPACE } });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-export interface SutureProcessOptions {
-  readonly kubeconfigPath: string;
-  /** Leader election identity (POD_NAME). */
-  readonly name: string;
-  /** This replica's own loopback port. */
-  readonly port: number;
-  /** The URL the API server calls (the balancer's). */
-  readonly webhookUrl: string;
-  readonly logPath: string;
-  readonly clock?: string;
-  /** Further `suture run` flags. */
-  readonly extraArgs?: readonly string[];
-}
-
-/** One `suture run` child process. */
-export interface SutureProcess {
-  readonly name: string;
-  readonly port: number;
-  readonly pid: number | undefined;
-  readonly logPath: string;
-  running(): boolean;
-  /** SIGTERM (Suture drains and releases its Lease), SIGKILL after 20 s; awaits the exit. */
-  stop(): Promise<void>;
-  /** SIGKILL at once (a crash: nothing is released); awaits the exit. */
-  kill(): Promise<void>;
-}
-
-async function waitReady(child: ChildProcess, port: number, logPath: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new SutureNotRunnableError(`Suture exited with code ${child.exitCode} while starting; see ${logPath}`);
-    if (await readyz(port)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGKILL');
-  throw new SutureNotRunnableError(`Suture did not become ready within ${READY_TIMEOUT_MS / 1000}s; see ${logPath}`);
-}
-
-/** Starts `suture run` as a child process and resolves once its /readyz answers 200. */
-export async function startSutureProcess(options: SutureProcessOptions): Promise<SutureProcess> {
-  const missing = missingForSuture();
-  if (missing !== undefined) throw new SutureNotRunnableError(`Suture is not runnable: ${missing}`);
-  const { port, name, logPath } = options;
-  const args = ['--import', 'tsx', join(root, ENTRY_POINT), 'run', `--kubeconfig=${options.kubeconfigPath}`, `--namespace=${SUTURE_NAMESPACE}`, '--webhook-host=127.0.0.1', `--webhook-port=${port}`, `--webhook-url=${options.webhookUrl}`, ...LEADER_ELECTION_ARGS, ...(options.extraArgs ?? [])];
-  const env: NodeJS.ProcessEnv = { ...process.env, POD_NAME: name };
-  if (options.clock !== undefined) {
-    args.push(`--unsafe-test-clock=${options.clock}`);
-    env.SUTURE_ALLOW_TEST_CLOCK = '1';
-  }
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logPath, { flags: 'a' });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  await waitReady(child, port, logPath);
-  const signal = async (sig: NodeJS.Signals, graceMs: number): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(sig);
-    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited(child);
-    clearTimeout(killer);
-  };
-  return {
-    name,
-    port,
-    pid: child.pid,
-    logPath,
-    running: () => child.exitCode === null && child.signalCode === null,
-    stop: () => signal('SIGTERM', STOP_TIMEOUT_MS),
-    kill: () => signal('SIGKILL', 5_000),
-  };
 }
 
 export interface ReplicaPoolOptions {
@@ -221,7 +108,15 @@ export class SutureReplicaPool {
   async startOne(index: number): Promise<SutureProcess> {
     const name = this.names[index];
     if (name === undefined) throw new Error(`no replica ${index}`);
-    const started = await startSutureProcess({ kubeconfigPath: this.options.kubeconfigPath, name, port: this.portOf(index), webhookUrl: this.url, logPath: join(this.logDir, `${name}.log`), clock: this.clock, extraArgs: this.options.extraArgs });
+    const started = await startSutureProcess({
+      kubeconfigPath: this.options.kubeconfigPath,
+      name,
+      port: this.portOf(index),
+      webhookUrl: this.url,
+      logPath: join(this.logDir, `${name}.log`),
+      ...(this.clock === undefined ? {} : { clock: this.clock }),
+      args: [...LEADER_ELECTION_ARGS, ...(this.options.extraArgs ?? [])],
+    });
     this.processes.set(index, started);
     return started;
   }

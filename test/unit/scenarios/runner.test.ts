@@ -9,7 +9,7 @@ import { withApprovalAnnotation } from '../../scenarios/ops.js';
 import { sutureReadiness } from '../../scenarios/readiness.js';
 import { scenarioRefs, sutureNames } from '../../scenarios/runner.js';
 import type { StartSutureOptions } from '../../scenarios/suture.js';
-import { missingForSuture } from '../../scenarios/suture.js';
+import { missingForSuture } from '../../controlplane/suture-process.js';
 
 const text = `
 name: refs
