@@ -1,12 +1,12 @@
 // Templates in scenario strings, resolved just before an object or step is used:
-//   {{uid Kind namespace/name}}  {{uid Kind name}}  {{now}}  {{now+90m}}  {{now-1h}}
+//   {{uid Kind namespace/name}}  {{uid Kind name}}  {{now}}  {{now+90m}}  {{now-1h30m}}
 
+import { parseDurationMs } from '../core/units.js';
 import { rfc3339 } from './duration.js';
 
 const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const NOW = /^now(?:\s*([+-])\s*(\d+)\s*([smhd]))?$/;
+const NOW = /^now(?:\s*([+-])\s*(\S+))?$/;
 const UID = /^uid\s+(\S+)\s+(\S+)$/;
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** The uids of objects created so far, keyed by kind, namespace and name. */
 export class UidRegistry {
@@ -49,19 +49,22 @@ function resolveUid(kind: string, ref: string, ctx: TemplateContext): string {
   return uid;
 }
 
-function resolveNow(sign: string | undefined, amount: string | undefined, unit: string | undefined, ctx: TemplateContext): string {
+/** `now`, or `now` plus or minus a duration (core/units: 90s, 10m, 1h30m, 2d); undefined when the offset is not one. */
+function resolveNow(sign: string | undefined, duration: string | undefined, ctx: TemplateContext): string | undefined {
   if (sign === undefined) return rfc3339(ctx.now());
-  const offset = Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
+  const offset = parseDurationMs(duration ?? '');
+  if (offset === undefined) return undefined;
   return rfc3339(ctx.now() + (sign === '-' ? -offset : offset));
 }
 
 /** The value of one template expression (the text between the braces). */
 export function resolveExpression(expression: string, ctx: TemplateContext): string {
   const now = NOW.exec(expression);
-  if (now !== null) return resolveNow(now[1], now[2], now[3], ctx);
+  const instant = now === null ? undefined : resolveNow(now[1], now[2], ctx);
+  if (instant !== undefined) return instant;
   const uid = UID.exec(expression);
   if (uid !== null) return resolveUid(uid[1] ?? '', uid[2] ?? '', ctx);
-  throw new TemplateError(`unknown template {{${expression}}}: use {{uid Kind namespace/name}}, {{uid Kind name}}, {{now}} or {{now±N<s|m|h|d>}}`);
+  throw new TemplateError(`unknown template {{${expression}}}: use {{uid Kind namespace/name}}, {{uid Kind name}}, {{now}} or {{now±<duration>}} (e.g. 90s, 10m, 1h30m, 2d)`);
 }
 
 export function resolveString(text: string, ctx: TemplateContext): string {

@@ -40,6 +40,7 @@ describe('templates', () => {
     ['{{now-1h}}', '2026-11-23T08:45:00Z'],
     ['{{now+30s}}', '2026-11-23T09:45:30Z'],
     ['{{now + 2d}}', '2026-11-25T09:45:00Z'],
+    ['{{now-1h30m}}', '2026-11-23T08:15:00Z'],
     ['until {{now+1h}} then', 'until 2026-11-23T10:45:00Z then'],
   ];
   for (const [template, expected] of times) {
