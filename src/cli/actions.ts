@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/constants.js';
 import { identityOf } from '../scenario/identity.js';
-import { Discovery, KubeHttp, UnknownKindError } from '../scenario/kube.js';
+import { RawObjectApi, shareDispatchers } from '../kube/client.js';
+import { createDiscovery } from '../kube/discovery.js';
+import { Kinds, UnknownKindError } from '../scenario/kube.js';
 import { auditFails, auditIdentity, auditText, holdersOf, subjectOf } from './audit.js';
 import { apiServerGet, directGet, fetchDirect, fetchThroughApiServer, type FetchResult } from './fetch-record.js';
 import { type GraphFormat, leaseViews, leasesGraph, leasesTable } from './leases.js';
@@ -74,7 +76,7 @@ function loadKubeConfig(options: ConnectionOptions): KubeConfig {
   if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
   if (options.context !== undefined) kc.setCurrentContext(options.context);
-  return kc;
+  return shareDispatchers(kc);
 }
 
 function contextNamespace(kc: KubeConfig): string | undefined {
@@ -105,8 +107,7 @@ async function fetchRecord(id: string, options: RecordOptions): Promise<FetchRes
     const ca = options.certificateAuthority === undefined ? undefined : readFileSync(options.certificateAuthority, 'utf8');
     return fetchDirect(directGet({ server: options.server, insecure: options.insecureSkipTlsVerify, ...(ca === undefined ? {} : { ca }) }), options.server, id);
   }
-  const http = new KubeHttp(loadKubeConfig(options));
-  return fetchThroughApiServer(apiServerGet(http), { namespace: options.sutureNamespace, service: options.service }, id);
+  return fetchThroughApiServer(apiServerGet(RawObjectApi.fromKubeConfig(loadKubeConfig(options))), { namespace: options.sutureNamespace, service: options.service }, id);
 }
 
 async function explainRecord(printer: Printer, id: string, options: RecordOptions): Promise<number> {
@@ -131,13 +132,13 @@ async function explainManifest(printer: Printer, options: ManifestOptions): Prom
   const objects = parseManifest(readFileSync(options.file, 'utf8'), options.file);
   const identity = identityFor(options);
   const kc = loadKubeConfig(options);
-  const http = new KubeHttp(kc);
-  const discovery = new Discovery(http);
+  const api = RawObjectApi.fromKubeConfig(kc);
+  const kinds = new Kinds(createDiscovery(api));
   const namespace = options.namespace ?? contextNamespace(kc);
   let worst = 0;
   const answers: WhatIfAnswer[] = [];
   for (const object of objects) {
-    const answer = await askCluster(http, discovery, { object, verb: options.verb, identity, ...(namespace === undefined ? {} : { namespace }), ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }) });
+    const answer = await askCluster(api, kinds, { object, verb: options.verb, identity, ...(namespace === undefined ? {} : { namespace }), ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }) });
     if (isData(options.output)) answers.push(answer);
     else for (const line of formatAnswer(answer, identity.user)) printer.out(line);
     worst = Math.max(worst, exitCodeOf(answer));

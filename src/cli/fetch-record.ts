@@ -4,7 +4,7 @@
 //   2. otherwise the API server's service proxy to Suture's Service, which reaches one replica;
 //   3. when that replica does not have it (404 from Suture), each ready pod behind the Service through the pods proxy.
 import { request } from 'node:https';
-import type { KubeHttp } from '../scenario/kube.js';
+import type { RawObjectApi } from '../kube/client.js';
 import { statusMessage, type ApiResponse } from '../scenario/classify.js';
 import { isDecisionRecord } from './record.js';
 import type { DecisionRecord } from '../admission/recorder.js';
@@ -94,11 +94,11 @@ export async function fetchThroughApiServer(get: Get, ref: ServiceRef, id: strin
 }
 
 /** A GET through the API server with the kubeconfig's credentials. */
-export function apiServerGet(http: KubeHttp): Get {
+export function apiServerGet(api: RawObjectApi): Get {
   return (path) => {
     const [pathname, query] = path.split('?');
     const params = new URLSearchParams(query ?? '');
-    return http.send({ method: 'GET', path: pathname ?? path, query: Object.fromEntries(params.entries()) });
+    return api.exchange({ method: 'GET', path: pathname ?? path, query: Object.fromEntries(params.entries()) });
   };
 }
 

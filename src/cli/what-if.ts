@@ -8,7 +8,8 @@ import type { KubeObject } from '../api/types.js';
 import { classify, explainOutcome, type ApiResponse, type Classified } from '../scenario/classify.js';
 import { refText } from '../scenario/describe.js';
 import type { Identity } from '../scenario/identity.js';
-import { type Discovery, type KubeHttp, resourcePath, type ResourceInfo } from '../scenario/kube.js';
+import type { RawObjectApi } from '../kube/client.js';
+import { type Kinds, resourcePath, type ResourceInfo } from '../scenario/kube.js';
 import { mergePatch } from '../scenario/merge.js';
 
 export const WHAT_IF_VERBS = ['create', 'update', 'delete'] as const;
@@ -88,28 +89,28 @@ function namespaceOf(w: WhatIf, info: ResourceInfo): string | undefined {
 
 const DRY_RUN = { dryRun: 'All' };
 
-async function send(http: KubeHttp, w: WhatIf, where: { info: ResourceInfo; namespace: string | undefined }): Promise<ApiResponse> {
+async function send(api: RawObjectApi, w: WhatIf, where: { info: ResourceInfo; namespace: string | undefined }): Promise<ApiResponse> {
   const { apiVersion } = w.object;
   const name = w.object.metadata.name;
   const object = { ...w.object, metadata: { ...w.object.metadata, ...(where.namespace === undefined ? {} : { namespace: where.namespace }) } };
   const path = resourcePath(apiVersion, where.info, { namespace: where.namespace, name });
-  if (w.verb === 'create') return http.send({ method: 'POST', path: resourcePath(apiVersion, where.info, { namespace: where.namespace }), query: DRY_RUN, body: object, identity: w.identity });
+  if (w.verb === 'create') return api.exchange({ method: 'POST', path: resourcePath(apiVersion, where.info, { namespace: where.namespace }), query: DRY_RUN, body: object, impersonate: w.identity });
   if (w.verb === 'delete') {
     const options = { apiVersion: 'v1', kind: 'DeleteOptions', dryRun: ['All'], ...(w.propagationPolicy === undefined ? {} : { propagationPolicy: w.propagationPolicy }) };
-    return http.send({ method: 'DELETE', path, query: DRY_RUN, body: options, identity: w.identity });
+    return api.exchange({ method: 'DELETE', path, query: DRY_RUN, body: options, impersonate: w.identity });
   }
   // update: the manifest merged into the live object (read with the caller's own credentials), PUT back whole.
-  const current = await http.send({ method: 'GET', path });
+  const current = await api.exchange({ method: 'GET', path });
   if (current.status !== 200) return current;
-  return http.send({ method: 'PUT', path, query: DRY_RUN, body: mergePatch(current.body, object), identity: w.identity });
+  return api.exchange({ method: 'PUT', path, query: DRY_RUN, body: mergePatch(current.body, object), impersonate: w.identity });
 }
 
 /** Sends one object as the identity with dryRun=All and tells what answered. */
-export async function askCluster(http: KubeHttp, discovery: Discovery, w: WhatIf): Promise<WhatIfAnswer> {
-  const info = await discovery.resolve(w.object.apiVersion, w.object.kind);
+export async function askCluster(api: RawObjectApi, kinds: Kinds, w: WhatIf): Promise<WhatIfAnswer> {
+  const info = await kinds.resolve(w.object.apiVersion, w.object.kind);
   const namespace = namespaceOf(w, info);
   const request = `${w.verb} ${refText({ kind: w.object.kind, namespace, name: w.object.metadata.name ?? w.object.metadata.generateName ?? '' })}`;
-  const response = await send(http, w, { info, namespace });
+  const response = await send(api, w, { info, namespace });
   const classified = classify(response, []);
   const decisionId = decisionIdOf([classified.message, ...response.warnings]);
   return { request, status: response.status, classified, warnings: response.warnings, ...(decisionId === undefined ? {} : { decisionId }) };

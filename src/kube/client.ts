@@ -1,4 +1,6 @@
-// Thin adapters over @kubernetes/client-node 2.x: loading a KubeConfig, and an ObjectClient for any kind.
+// Thin adapters over @kubernetes/client-node 2.x: loading a KubeConfig, an ObjectClient for any kind, and exchanges
+// (a request answered with its status, body and warnings, whatever the status, as an impersonated identity if asked)
+// for the scenario runner and `kubectl suture`. It is the project's one Kubernetes client.
 //
 // The ObjectClient reads and writes plain JSON. client-node's typed (de)serializer turns timestamps into Date objects
 // on the way in and drops fields its models do not know on the way out; Suture compares, hashes and patches objects
@@ -144,6 +146,92 @@ const methods: Record<RawRequest['method'], HttpMethod> = {
   DELETE: HttpMethod.DELETE,
 };
 
+// ------------------------------------------------------------------------------------------------ exchanges
+
+/** Content types of request bodies: JSON, and the three patch types. */
+export const CONTENT_TYPES = {
+  json: 'application/json',
+  merge: PatchStrategy.MergePatch,
+  jsonPatch: PatchStrategy.JsonPatch,
+  strategic: PatchStrategy.StrategicMergePatch,
+} as const;
+
+/** Who the API server must take the request to be from (user impersonation). */
+export interface Impersonation {
+  readonly user: string;
+  /**
+   * Every group is sent, each as its own Impersonate-Group header; the API server then adds only system:authenticated.
+   * None: the API server derives them (a service account's groups, or system:authenticated).
+   */
+  readonly groups: readonly string[];
+}
+
+/** Headers for a request as `who`: Impersonate-User, and one Impersonate-Group header per group. */
+export function impersonationHeaders(who: Impersonation | undefined): Record<string, string | string[]> {
+  if (who === undefined) return {};
+  return { 'Impersonate-User': who.user, ...(who.groups.length === 0 ? {} : { 'Impersonate-Group': [...who.groups] }) };
+}
+
+export interface ExchangeRequest extends RawRequest {
+  /** Undefined: the kubeconfig's own identity. */
+  readonly impersonate?: Impersonation | undefined;
+  /** Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+/** What the API server answered. */
+export interface Exchange {
+  readonly status: number;
+  /** Parsed JSON when the body was JSON, else the text; undefined when empty. */
+  readonly body: unknown;
+  /** The texts of the Warning headers, in order. */
+  readonly warnings: readonly string[];
+}
+
+const EXCHANGE_TIMEOUT_MS = 30_000;
+
+const WARNING = /(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*,?\s*/g;
+
+/** The texts of one Warning header value (RFC 7234 form `299 - "text"`, possibly several comma-separated). */
+export function parseWarningHeader(value: string): string[] {
+  const texts = [...value.matchAll(WARNING)].map((m) => (m[3] ?? '').replace(/\\(.)/g, '$1'));
+  return texts.length > 0 ? texts : [value];
+}
+
+/** The texts of a response's Warning header(s), in order: one value, or one per repeated header. */
+export function warningsOf(header: string | readonly string[] | undefined): string[] {
+  if (header === undefined) return [];
+  return (typeof header === 'string' ? [header] : header).flatMap(parseWarningHeader);
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** The part of undici's Dispatcher an exchange uses (client-node's own undici builds the dispatchers). */
+interface RequestDispatcher {
+  request(options: {
+    origin: string;
+    path: string;
+    method: string;
+    headers: Record<string, string | string[]>;
+    body?: string;
+    signal: AbortSignal;
+  }): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: { text(): Promise<string> } }>;
+}
+
+/** undici's process-wide dispatcher (what fetch uses when the kubeconfig needs no TLS options of its own). */
+function globalDispatcher(): unknown {
+  const dispatcher: unknown = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
+  if (dispatcher === undefined) throw new Error('no undici dispatcher: @kubernetes/client-node did not load undici');
+  return dispatcher;
+}
+
 /** KubernetesObjectApi answering with the JSON the API server sent, not deserialized models. */
 export class RawObjectApi extends KubernetesObjectApi {
   static fromKubeConfig(kc: KubeConfig): RawObjectApi {
@@ -158,6 +246,46 @@ export class RawObjectApi extends KubernetesObjectApi {
 
   /** Sends a request; resolves with the parsed JSON body; rejects with ApiException on a non-2xx status. */
   async request<T>(request: RawRequest): Promise<T> {
+    return this.requestPromise(this.context(request), 'raw') as Promise<unknown> as Promise<T>;
+  }
+
+  /**
+   * Sends a request and resolves with what the API server answered, whatever the status: the status code, the parsed
+   * body (or its text) and the Warning headers' texts. Rejects only when no answer came (connection, TLS, timeout).
+   *
+   * It goes through the same credentials, middleware and connection pool (the shared undici dispatcher) as request(),
+   * but hands the request to the dispatcher itself rather than to fetch(): fetch joins repeated headers into one
+   * comma-separated value, and the API server reads each Impersonate-Group header as one group.
+   */
+  async exchange(request: ExchangeRequest): Promise<Exchange> {
+    let ctx = this.context(request);
+    // What requestPromise does before it sends: the auth methods, then the middleware (client-node's User-Agent).
+    await this.configuration.authMethods.BearerToken?.applySecurityAuthentication(ctx);
+    await this.configuration.authMethods.default?.applySecurityAuthentication(ctx);
+    for (const middleware of this.configuration.middleware) ctx = await middleware.pre(ctx).toPromise();
+    const dispatcher = (ctx.getDispatcher() ?? globalDispatcher()) as RequestDispatcher;
+    const url = new URL(ctx.getUrl());
+    const timeoutMs = request.timeoutMs ?? EXCHANGE_TIMEOUT_MS;
+    const body = ctx.getBody();
+    try {
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        headers: { ...ctx.getHeaders(), ...impersonationHeaders(request.impersonate) },
+        ...(typeof body === 'string' ? { body } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, body: parseBody(text), warnings: warningsOf(response.headers['warning']) };
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw new Error(`${request.method} ${url.pathname} timed out after ${timeoutMs}ms`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** The request's context: path, query, Accept, and the body as JSON. */
+  private context(request: RawRequest): RequestContext {
     const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(request.path, methods[request.method]);
     ctx.setHeaderParam('Accept', request.accept ?? 'application/json');
     for (const [name, value] of Object.entries(request.query ?? {})) if (value !== undefined) ctx.setQueryParam(name, String(value));
@@ -165,7 +293,7 @@ export class RawObjectApi extends KubernetesObjectApi {
       ctx.setHeaderParam('Content-Type', request.contentType ?? 'application/json');
       ctx.setBody(JSON.stringify(request.body));
     }
-    return this.requestPromise(ctx, 'raw') as Promise<unknown> as Promise<T>;
+    return ctx;
   }
 
   /** The URL path of an object (or of the collection when name is undefined), resolved through discovery. */

@@ -1,17 +1,12 @@
 // Who answered a request, and did the step get what it expected? A denial counts only when it came from Suture's
 // own admission webhooks (named *.suture.dev); RBAC, validation and other admission plugins are told apart.
 
+import type { Exchange } from '../kube/client.js';
 import type { CheckStep, Expectation, RequestStep } from './model.js';
 import { jsonEqual, lookupPointer } from './pointer.js';
 
-/** A response as the runner's HTTP client returns it. */
-export interface ApiResponse {
-  readonly status: number;
-  /** Parsed JSON when the body was JSON, else the text. */
-  readonly body: unknown;
-  /** The texts of the Warning headers, in order. */
-  readonly warnings: readonly string[];
-}
+/** A response as the API server gave it (RawObjectApi.exchange), or as `kubectl suture test` answers offline. */
+export type ApiResponse = Exchange;
 
 export const OUTCOMES = ['allowed', 'warned', 'denied', 'rbac', 'forbidden', 'other-webhook', 'webhook-error', 'invalid', 'not-found', 'conflict', 'error'] as const;
 /** `denied` means denied by Suture; every other refusal has its own outcome. */

@@ -1,12 +1,10 @@
-// Identities of scenario steps, and the impersonation headers that make the API server see them as Kubernetes
-// would authenticate them.
+// Identities of scenario steps, with the groups Kubernetes would authenticate them with (the requests carry them as
+// impersonation: src/kube/client.ts).
 
+import type { Impersonation } from '../kube/client.js';
 import { ADMIN } from './model.js';
 
-export interface Identity {
-  readonly user: string;
-  readonly groups: readonly string[];
-}
+export type Identity = Impersonation;
 
 const SERVICE_ACCOUNT = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
@@ -16,10 +14,4 @@ export function identityOf(as: string): Identity | undefined {
   const sa = SERVICE_ACCOUNT.exec(as);
   if (sa !== null) return { user: as, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa[1] ?? ''}`, 'system:authenticated'] };
   return { user: as, groups: ['system:authenticated'] };
-}
-
-/** Headers for a request as `identity`; every group is its own Impersonate-Group header. */
-export function impersonationHeaders(identity: Identity | undefined): Record<string, string | string[]> {
-  if (identity === undefined) return {};
-  return { 'Impersonate-User': identity.user, 'Impersonate-Group': [...identity.groups] };
 }

@@ -56,7 +56,7 @@ describe('authentication and authorization', () => {
     const admin = cluster().kubeConfig;
     const user = `system:serviceaccount:${namespace}:robot`;
     const groups = ['system:serviceaccounts', `system:serviceaccounts:${namespace}`];
-    const response = await rawRequest(admin, { method: 'POST', path: selfSubjectReviews, headers: { 'Impersonate-User': user, 'Impersonate-Group': groups }, body: reviewBody });
+    const response = await rawRequest(admin, { method: 'POST', path: selfSubjectReviews, impersonate: { user, groups }, body: reviewBody });
     expect(response.status).to.equal(201);
     const userInfo = (response.body as V1SelfSubjectReview).status?.userInfo;
     expect(userInfo?.username).to.equal(user);
@@ -68,7 +68,7 @@ describe('authentication and authorization', () => {
 
     // A user without the impersonate verb cannot do the same.
     const alice = await cluster().clientCert('alice');
-    const refused = await rawRequest(alice, { method: 'POST', path: selfSubjectReviews, headers: { 'Impersonate-User': user }, body: reviewBody });
+    const refused = await rawRequest(alice, { method: 'POST', path: selfSubjectReviews, impersonate: { user, groups: [] }, body: reviewBody });
     expect(refused.status).to.equal(403);
   });
 

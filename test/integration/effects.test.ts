@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
+import { CONTENT_TYPES, type ExchangeRequest, type Impersonation } from '../../src/kube/client.js';
 import { cluster } from './cluster.js';
 import { WEBHOOK_CONFIGURATIONS, logSince, logSize, startSutureReplicas, type SutureReplicas } from './suture-process.js';
 import { createNamespace, deleteNamespace, eventually, rawRequest, uniqueName, withToken } from './support.js';
@@ -20,14 +21,16 @@ interface Answer {
   message: string;
 }
 
-async function call(kc: KubeConfig, method: string, path: string, options: { body?: unknown; headers?: Record<string, string | string[]> } = {}): Promise<Answer> {
-  const r = await rawRequest(kc, { method, path, ...(options.body === undefined ? {} : { body: options.body }), headers: options.headers ?? {} });
+async function call(kc: KubeConfig, method: ExchangeRequest['method'], path: string, options: { body?: unknown; impersonate?: Impersonation; contentType?: string } = {}): Promise<Answer> {
+  const { body, impersonate, contentType } = options;
+  const r = await rawRequest(kc, { method, path, ...(body === undefined ? {} : { body }), ...(contentType === undefined ? {} : { contentType }), impersonate });
   const raw = (r.body as { message?: unknown } | null)?.message;
   return { status: r.status, message: typeof raw === 'string' ? raw : '' };
 }
 
-function saHeaders(namespace: string, name: string): Record<string, string | string[]> {
-  return { 'Impersonate-User': `system:serviceaccount:${namespace}:${name}` };
+/** A service account, impersonated without groups: the API server gives it its own. */
+function serviceAccount(namespace: string, name: string): Impersonation {
+  return { user: `system:serviceaccount:${namespace}:${name}`, groups: [] };
 }
 
 function pvc(namespace: string, name: string, labels: Record<string, string>): KubeObject {
@@ -130,7 +133,7 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     await suture.client.create(pod(ns, 'free', { app: 'x' }));
     await sleep(1000); // Suture's informers see the pods
     const evict = (name: string): Promise<Answer> =>
-      call(admin, 'POST', `/api/v1/namespaces/${ns}/pods/${name}/eviction`, { headers: saHeaders(ns, 'operator'), body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: ns, name } } });
+      call(admin, 'POST', `/api/v1/namespaces/${ns}/pods/${name}/eviction`, { impersonate: serviceAccount(ns, 'operator'), body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: ns, name } } });
     const kept = await evict('kept');
     expect(kept.status, kept.message).to.equal(403);
     expect(kept.message).to.include('validate.suture.dev').and.include(policy);
@@ -148,15 +151,12 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     await sleep(1000);
     const log = suture.pool.process(0)?.logPath ?? '';
     const offset = logSize(log);
-    const as: Record<string, string>[] = [
-      { 'Impersonate-User': 'system:serviceaccount:kube-system:generic-garbage-collector' },
-      { 'Impersonate-User': 'system:admin', 'Impersonate-Group': 'system:masters' },
-    ];
-    for (const headers of as) {
-      const r = await call(operatorToken, 'DELETE', `/api/v1/namespaces/${ns}/persistentvolumeclaims/data-imp`, { headers });
+    const as: Impersonation[] = [serviceAccount('kube-system', 'generic-garbage-collector'), { user: 'system:admin', groups: ['system:masters'] }];
+    for (const impersonate of as) {
+      const r = await call(operatorToken, 'DELETE', `/api/v1/namespaces/${ns}/persistentvolumeclaims/data-imp`, { impersonate });
       expect(r.status, r.message).to.equal(403);
       expect(r.message).to.include('effects.suture.dev').and.include('guarded whoever removes it').and.include(`policies: [${policy}]`);
-      expect(r.message).to.include(headers['Impersonate-User'] ?? '');
+      expect(r.message).to.include(impersonate.user);
     }
     expect(await present(suture, ns, 'PersistentVolumeClaim', 'data-imp')).to.equal(true);
     // What the AdmissionReview carried: the impersonated user only; the operator appears nowhere in it.
@@ -170,7 +170,7 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     const victim = uniqueName('victim');
     await suture.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: 'kube-system', name: victim } });
     cleanup.push(() => suture.client.delete({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: victim }));
-    const attempts: [string, string, unknown, string][] = [
+    const attempts: [ExchangeRequest['method'], string, unknown, string][] = [
       ['POST', '/api/v1/namespaces/kube-system/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: uniqueName('backdoor') } }, 'create service account kube-system/'],
       ['POST', `/api/v1/namespaces/kube-system/serviceaccounts/${victim}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }, `request a token of service account kube-system/${victim}`],
       [
@@ -188,13 +188,13 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
       ],
     ];
     for (const [method, path, body, phrase] of attempts) {
-      const r = await call(admin, method, path, { body, headers: saHeaders(ns, 'operator') });
+      const r = await call(admin, method, path, { body, impersonate: serviceAccount(ns, 'operator') });
       expect(r.status, `${path}: ${r.message}`).to.equal(403);
       expect(r.message).to.match(/admission webhook "(identities|validate).suture.dev" denied/).and.include(phrase);
     }
     // A ConfigMap in kube-system is not an identity: allowed.
     const cm = uniqueName('harmless');
-    const ok = await call(admin, 'POST', '/api/v1/namespaces/kube-system/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm } }, headers: saHeaders(ns, 'operator') });
+    const ok = await call(admin, 'POST', '/api/v1/namespaces/kube-system/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm } }, impersonate: serviceAccount(ns, 'operator') });
     expect(ok.status, ok.message).to.equal(201);
     await suture.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: cm });
   });
@@ -203,16 +203,17 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
   // judged on state without the other; the garbage collector then deletes the adopted object. Racing them proves
   // nothing (the outcome depends on who wins), so each harmful ordering is forced: the protected PVC must survive
   // because the garbage collector's delete of it is judged whoever sends it (effects.suture.dev).
-  const adopt = (name: string, owner: KubeObject, as: Record<string, string | string[]>): Promise<Answer> =>
+  const adopt = (name: string, owner: KubeObject, as: Impersonation): Promise<Answer> =>
     call(admin, 'PATCH', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, {
-      headers: { ...as, 'Content-Type': 'application/merge-patch+json' },
+      impersonate: as,
+      contentType: CONTENT_TYPES.merge,
       body: { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name, uid: owner.metadata.uid }] } },
     });
   const gone = async (name: string): Promise<boolean> => !(await present(suture, ns, 'PersistentVolumeClaim', name));
   const deniedEvent = async (name: string): Promise<boolean> =>
     (await eventsAbout(suture, 'PersistentVolumeClaim', name)).some((e) => e.reason === 'Denied' && /decision [0-9a-f-]+/.test(e.message ?? '') && (e.message ?? '').includes(policy));
   /** An exempt identity (kube-system): the validating webhook never judges it, as a decision on stale state would not have seen the harm. */
-  const exempt = { 'Impersonate-User': 'system:serviceaccount:kube-system:generic-garbage-collector' };
+  const exempt = serviceAccount('kube-system', 'generic-garbage-collector');
 
   it('item 6a, owner delete admitted first, adoption after: the garbage collector is refused, the protected PVC survives; the unprotected one goes', async () => {
     const ownerName = uniqueName('owner-first');
@@ -221,11 +222,11 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     await suture.client.create(pvc(ns, 'first-loose', { keep: 'no' }));
     await sleep(1000);
     // 1. The owner's delete: nothing depends on it yet, so it is allowed; a finalizer holds it while the adoption lands.
-    const del = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { headers: saHeaders(ns, 'operator') });
+    const del = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { impersonate: serviceAccount(ns, 'operator') });
     expect(del.status, del.message).to.equal(200);
     // 2. The governed operator's adoption of the protected PVC onto the owner being deleted is itself a deletion.
     await sleep(500); // Suture's cache sees the owner terminating
-    const judged = await adopt('first-kept', owner, saHeaders(ns, 'operator'));
+    const judged = await adopt('first-kept', owner, serviceAccount(ns, 'operator'));
     expect(judged.status, judged.message).to.equal(403);
     expect(judged.message).to.include(policy).and.include('would delete 1 protected object');
     // The adoptions admitted anyway, as on state that had not yet seen the owner's delete (an exempt identity).
@@ -249,15 +250,15 @@ describe('Guard the effect, whoever performs it (issue 9: items 3, 6, 8; real co
     await sleep(1000);
     // 1. The governed operator adopts them onto a live owner: harmless by itself, allowed.
     for (const name of [...kept, 'adopt-loose']) {
-      const r = await adopt(name, owner, saHeaders(ns, 'operator'));
+      const r = await adopt(name, owner, serviceAccount(ns, 'operator'));
       expect(r.status, `${name}: ${r.message}`).to.equal(200);
     }
     // Judged on state that has seen the adoptions, the operator's delete of the owner is a cascade onto protected PVCs.
-    const judged = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { headers: saHeaders(ns, 'operator') });
+    const judged = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { impersonate: serviceAccount(ns, 'operator') });
     expect(judged.status, judged.message).to.equal(403);
     expect(judged.message).to.include(policy);
     // 2. The same delete admitted as if judged on state without the adoptions (an exempt identity is not judged).
-    const del = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { headers: exempt });
+    const del = await call(admin, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/${ownerName}`, { impersonate: exempt });
     expect(del.status, del.message).to.equal(200);
     await eventually('the garbage collector deleted the unprotected PVC', () => gone('adopt-loose'), 60_000);
     await eventually('the garbage collector was refused on a protected PVC (Denied Event with the decision)', () => deniedEvent('adopt-kept-0'), 30_000);

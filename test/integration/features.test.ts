@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
 import { classify, type Classified } from '../../src/scenario/classify.js';
 import { identityOf } from '../../src/scenario/identity.js';
-import { CONTENT_TYPES, KubeHttp } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, loadKubeConfig, RawObjectApi } from '../../src/kube/client.js';
 import { cluster } from './cluster.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
 import { startSutureReplicas, type SutureReplicas } from './suture-process.js';
@@ -22,7 +22,7 @@ describe('Suture features on the real control plane (one Suture process)', funct
   this.timeout(180_000);
   let suture: SutureReplicas | undefined;
   let prometheus: PrometheusServer | undefined;
-  let http: KubeHttp;
+  let api: RawObjectApi;
   let ns: string;
   let operator: string;
   const clusterScoped: { apiVersion: string; kind: string; name: string }[] = [];
@@ -49,7 +49,7 @@ describe('Suture features on the real control plane (one Suture process)', funct
 
   /** A request as the operator's service account (impersonated with its groups), classified as the scenario runner does. */
   async function asOperator(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType?: string): Promise<Classified> {
-    const response = await http.send({ method, path, body, contentType, identity: identityOf(`system:serviceaccount:${ns}:${operator}`) });
+    const response = await api.exchange({ method, path, body, contentType, impersonate: identityOf(`system:serviceaccount:${ns}:${operator}`) });
     return classify(response, ['suture']);
   }
 
@@ -58,7 +58,7 @@ describe('Suture features on the real control plane (one Suture process)', funct
   before(async function () {
     this.timeout(120_000);
     const kc = cluster().kubeConfig;
-    http = new KubeHttp(kc);
+    api = RawObjectApi.fromKubeConfig(loadKubeConfig({ kind: 'file', path: cluster().kubeconfigPath }));
     prometheus = await startPrometheus();
     suture = await startSutureReplicas(1);
     ns = await createNamespace(kc, 'it-features');
@@ -170,7 +170,7 @@ describe('Suture features on the real control plane (one Suture process)', funct
     // Ready means compiled; the mutating webhook's rules follow when the leader republishes its configuration and the
     // API server reloads it (about a second): a dry run shows when averting is in place.
     await eventually('the mutating webhook averts ConfigMaps', async () => {
-      const response = await http.send({ method: 'POST', path: cmPath(), query: { dryRun: 'All' }, body, identity: identityOf(`system:serviceaccount:${ns}:${operator}`) });
+      const response = await api.exchange({ method: 'POST', path: cmPath(), query: { dryRun: 'All' }, body, impersonate: identityOf(`system:serviceaccount:${ns}:${operator}`) });
       return classify(response, ['suture']).outcome === 'warned';
     }, 20_000);
     const created = await asOperator('POST', cmPath(), body);

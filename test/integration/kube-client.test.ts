@@ -1,14 +1,14 @@
-// ObjectClient, discovery and quorum reads against the real API server.
+// ObjectClient, exchanges, discovery and quorum reads against the real API server.
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
 import type { ObjectClient } from '../../src/kube/client.js';
-import { RawObjectApi, createObjectClient } from '../../src/kube/client.js';
+import { RawObjectApi, createObjectClient, loadKubeConfig } from '../../src/kube/client.js';
 import { createDiscovery } from '../../src/kube/discovery.js';
 import type { KubeError} from '../../src/kube/errors.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../src/kube/errors.js';
 import { compareResourceVersions, quorumResourceVersion } from '../../src/kube/quorum.js';
 import { cluster } from './cluster.js';
-import { createNamespace, deleteNamespace, namespacedCrd, uniqueName } from './support.js';
+import { createNamespace, deleteNamespace, eventually, namespacedCrd, uniqueName } from './support.js';
 
 const configMap = (namespace: string, name: string, data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data });
 
@@ -108,6 +108,50 @@ describe('Discovery (real API server)', () => {
     } finally {
       await client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `${plural}.${group}` });
     }
+  });
+});
+
+describe('RawObjectApi.exchange (real API server)', () => {
+  let api: RawObjectApi;
+  let namespace: string;
+  before(async () => {
+    api = RawObjectApi.fromKubeConfig(loadKubeConfig({ kind: 'file', path: cluster().kubeconfigPath }));
+    namespace = await createNamespace(cluster().kubeConfig, 'it-exchange');
+  });
+  after(async () => {
+    await deleteNamespace(cluster().kubeConfig, namespace);
+  });
+
+  it('impersonates a user with every group as its own Impersonate-Group header', async () => {
+    const user = `system:serviceaccount:${namespace}:robot`;
+    const groups = ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'it-team-a', 'it-team-b'];
+    const review = await api.exchange({ method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, impersonate: { user, groups } });
+    expect(review.status).to.equal(201);
+    const seen = (review.body as { status?: { userInfo?: { username?: string; groups?: string[] } } }).status?.userInfo;
+    expect(seen?.username).to.equal(user);
+    expect(seen?.groups).to.have.members([...groups, 'system:authenticated']);
+  });
+
+  it('answers any status with its Status body instead of throwing, and sends a DELETE body', async () => {
+    const missing = await api.exchange({ method: 'GET', path: `/api/v1/namespaces/${namespace}/configmaps/absent` });
+    expect(missing.status).to.equal(404);
+    expect(missing.body).to.include({ kind: 'Status', reason: 'NotFound' });
+    const created = await api.exchange({ method: 'POST', path: `/api/v1/namespaces/${namespace}/configmaps`, body: configMap(namespace, 'kept', { x: '1' }) });
+    expect(created.status).to.equal(201);
+    // A precondition on another uid: the API server refuses only if it read the DeleteOptions body.
+    const refused = await api.exchange({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/configmaps/kept`, body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: 'not-its-uid' } } });
+    expect(refused.status).to.equal(409);
+    expect(refused.body).to.include({ reason: 'Conflict' });
+  });
+
+  it('returns every Warning header the API server sends, in order', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'warned' }, spec: { nodeSelector: { 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux' }, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] } };
+    let answer: Awaited<ReturnType<RawObjectApi['exchange']>> | undefined;
+    // The namespace's default ServiceAccount (which Pod admission needs) comes from the controller manager shortly after the namespace.
+    await eventually('a dry-run Pod create is answered 201', async () => (answer = await api.exchange({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, query: { dryRun: 'All' }, body: pod })).status === 201, 30_000);
+    expect(answer?.warnings).to.have.length(2);
+    expect(answer?.warnings[0]).to.match(/beta\.kubernetes\.io\/(arch|os).*deprecated/);
+    expect(answer?.warnings[1]).to.match(/beta\.kubernetes\.io\/(arch|os).*deprecated/);
   });
 });
 

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/api/types.js';
-import { createObjectClient } from '../../src/kube/client.js';
+import { createObjectClient, type ExchangeRequest } from '../../src/kube/client.js';
 import { cluster } from './cluster.js';
 import { WEBHOOK_CONFIGURATIONS, startSutureReplicas, type SutureReplicas } from './suture-process.js';
 import { createNamespace, deleteNamespace, eventually, namespacedCrd, rawRequest, uniqueName } from './support.js';
@@ -29,10 +29,10 @@ interface Answer {
 }
 
 /** A request as the operator's service account (impersonated with the groups Kubernetes gives it). */
-async function asOperator(kc: KubeConfig, sa: { namespace: string; name: string }, call: { method: string; path: string; body?: unknown }): Promise<Answer> {
+async function asOperator(kc: KubeConfig, sa: { namespace: string; name: string }, call: { method: ExchangeRequest['method']; path: string; body?: unknown }): Promise<Answer> {
   const { method, path, body } = call;
-  const headers = { 'Impersonate-User': `system:serviceaccount:${sa.namespace}:${sa.name}`, 'Impersonate-Group': ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'] };
-  const response = await rawRequest(kc, { method, path, headers, ...(body === undefined ? {} : { body }) });
+  const impersonate = { user: `system:serviceaccount:${sa.namespace}:${sa.name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'] };
+  const response = await rawRequest(kc, { method, path, impersonate, ...(body === undefined ? {} : { body }) });
   const raw = (response.body as { message?: unknown } | null)?.message;
   return { status: response.status, message: typeof raw === 'string' ? raw : '', body: response.body as KubeObject };
 }

@@ -1,10 +1,9 @@
 // Helpers shared by the integration tests: unique names, namespaces, API errors, polling and raw requests.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, User } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { type Exchange, type ExchangeRequest, RawObjectApi } from '../../src/kube/client.js';
 import { pollUntil } from '../controlplane/probe.js';
 
 /** `prefix-` plus 6 random hex characters: names never collide between tests or runs. */
@@ -67,36 +66,12 @@ export async function isGone(call: Promise<unknown>): Promise<boolean> {
   }
 }
 
-export interface RawResponse {
-  readonly status: number;
-  readonly body: unknown;
-}
-
-export interface RawRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers?: Record<string, string | string[]>;
-  readonly body?: unknown;
-}
-
 /**
- * A JSON request with the kubeconfig's TLS identity and extra headers (arrays become repeated headers); a
- * Content-Type among them wins (a PATCH needs application/merge-patch+json or the like).
+ * A request through the project's one client (RawObjectApi.exchange): the status, body and warnings whatever the
+ * status, as an impersonated identity when asked.
  */
-export async function rawRequest(kc: KubeConfig, { method, path, headers = {}, body }: RawRequest): Promise<RawResponse> {
-  const options: RequestOptions = { method, headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers } };
-  await kc.applyToHTTPSOptions(options);
-  const url = new URL(path, kc.getCurrentCluster()?.server);
-  return new Promise((resolve, reject) => {
-    const req = request(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+export function rawRequest(kc: KubeConfig, request: ExchangeRequest): Promise<Exchange> {
+  return RawObjectApi.fromKubeConfig(kc).exchange(request);
 }
 
 function singleContext(cluster: Cluster, user: User): KubeConfig {

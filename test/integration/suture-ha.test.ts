@@ -35,9 +35,9 @@ function outcomeOf(status: number, body: unknown): Answer {
 
 /** DELETE of a ConfigMap as a service account (impersonated with the groups Kubernetes gives it). */
 async function deleteAs(kc: KubeConfig, sa: { namespace: string; name: string }, namespace: string, name: string): Promise<Answer> {
-  const headers = { 'Impersonate-User': `system:serviceaccount:${sa.namespace}:${sa.name}`, 'Impersonate-Group': ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'] };
+  const impersonate = { user: `system:serviceaccount:${sa.namespace}:${sa.name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'] };
   try {
-    const response = await rawRequest(kc, { method: 'DELETE', path: `/api/v1/namespaces/${namespace}/configmaps/${name}`, headers });
+    const response = await rawRequest(kc, { method: 'DELETE', path: `/api/v1/namespaces/${namespace}/configmaps/${name}`, impersonate });
     return outcomeOf(response.status, response.body);
   } catch (error) {
     return { outcome: 'other', message: String(error) };

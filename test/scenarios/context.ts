@@ -1,12 +1,13 @@
 // What a scenario's code needs from the outside, passed in (docs/development.md, Code principles 5).
 
-import type { Discovery, KubeHttp } from '../../src/scenario/kube.js';
+import type { RawObjectApi } from '../../src/kube/client.js';
+import type { Kinds } from '../../src/scenario/kube.js';
 import type { Timing } from './poll.js';
 import type { TemplateContext } from '../../src/scenario/templates.js';
 
 export interface ScenarioContext {
-  readonly http: KubeHttp;
-  readonly discovery: Discovery;
+  readonly api: RawObjectApi;
+  readonly discovery: Kinds;
   readonly timing: Timing;
   readonly templates: TemplateContext;
   /** Progress lines (stderr), not part of the table. */

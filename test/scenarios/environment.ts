@@ -4,13 +4,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane, statusPreservingControllers } from '../controlplane/harness.js';
 import type { ScenarioContext } from './context.js';
 import type { SutureControl } from './control.js';
 import { externalSuture, managedSuture, noSuture } from './control.js';
-import { Discovery, KubeHttp } from '../../src/scenario/kube.js';
+import { loadKubeConfig, RawObjectApi } from '../../src/kube/client.js';
+import { createDiscovery } from '../../src/kube/discovery.js';
+import { Kinds } from '../../src/scenario/kube.js';
 import type { ScenarioObject } from '../../src/scenario/model.js';
 import { createAsAdmin } from './ops.js';
 import { realTiming } from './poll.js';
@@ -23,14 +24,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCENARIO_CONTROLLERS: readonly string[] = statusPreservingControllers;
 
 export interface Environment {
-  readonly http: KubeHttp;
-  readonly discovery: Discovery;
+  readonly api: RawObjectApi;
+  readonly discovery: Kinds;
   readonly suture: SutureControl;
   stop(): Promise<void>;
 }
 
-function setupContext(http: KubeHttp, discovery: Discovery, log: (line: string) => void): ScenarioContext {
-  return { http, discovery, timing: realTiming, templates: { uids: new UidRegistry(), now: Date.now }, log };
+function setupContext(api: RawObjectApi, discovery: Kinds, log: (line: string) => void): ScenarioContext {
+  return { api, discovery, timing: realTiming, templates: { uids: new UidRegistry(), now: Date.now }, log };
 }
 
 /** Installs Suture's CRDs from crds/ and awaits them (a fresh control plane has none). */
@@ -45,10 +46,8 @@ async function installCrds(ctx: ScenarioContext): Promise<void> {
 }
 
 export function attachToCluster(kubeconfigPath: string): Environment {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const http = new KubeHttp(kc);
-  return { http, discovery: new Discovery(http), suture: externalSuture(), stop: () => Promise.resolve() };
+  const api = RawObjectApi.fromKubeConfig(loadKubeConfig({ kind: 'file', path: kubeconfigPath }));
+  return { api, discovery: new Kinds(createDiscovery(api)), suture: externalSuture(), stop: () => Promise.resolve() };
 }
 
 export interface StartOptions {
@@ -67,15 +66,15 @@ export async function startEnvironment({ log, progress, withoutSuture, replicas 
   const controlPlane = await startControlPlane({ controllers: SCENARIO_CONTROLLERS, log: progress });
   log(`control plane up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   try {
-    const http = new KubeHttp(controlPlane.kubeConfig);
-    const discovery = new Discovery(http);
-    await installCrds(setupContext(http, discovery, log));
+    const api = RawObjectApi.fromKubeConfig(loadKubeConfig({ kind: 'file', path: controlPlane.kubeconfigPath }));
+    const discovery = new Kinds(createDiscovery(api));
+    await installCrds(setupContext(api, discovery, log));
     log(`Suture's CRDs installed; ${withoutSuture ? 'Suture not started (--no-suture)' : `Suture (${replicas} replica${replicas === 1 ? '' : 's'}) starts before the first scenario`}`);
     const suture = withoutSuture ? noSuture() : managedSuture(replicatedSuture(replicas), controlPlane.kubeconfigPath);
     const stop = async (): Promise<void> => {
       await suture.stop().finally(() => controlPlane.stop());
     };
-    return { http, discovery, suture, stop };
+    return { api, discovery, suture, stop };
   } catch (error) {
     await controlPlane.stop();
     throw error;

@@ -5,8 +5,9 @@ import type { ApiResponse } from '../../src/scenario/classify.js';
 import { statusMessage } from '../../src/scenario/classify.js';
 import type { ObjectRef, ScenarioContext } from './context.js';
 import { refText, SetupError } from './context.js';
+import { CONTENT_TYPES } from '../../src/kube/client.js';
 import type { ResourceInfo } from '../../src/scenario/kube.js';
-import { CONTENT_TYPES, resourcePath, UnknownKindError } from '../../src/scenario/kube.js';
+import { resourcePath, UnknownKindError } from '../../src/scenario/kube.js';
 import type { ScenarioObject } from '../../src/scenario/model.js';
 import { pollWithin } from './poll.js';
 import { sutureReadiness } from './readiness.js';
@@ -38,14 +39,14 @@ async function pathOf(ctx: ScenarioContext, ref: ObjectRef): Promise<{ path: str
 /** GET as admin; undefined on 404. */
 export async function readObject(ctx: ScenarioContext, ref: ObjectRef): Promise<unknown> {
   const { path } = await pathOf(ctx, ref);
-  const response = await ctx.http.send({ method: 'GET', path });
+  const response = await ctx.api.exchange({ method: 'GET', path });
   if (response.status === 404) return undefined;
   if (response.status !== 200) throw failure(`reading ${refText(ref)}`, response);
   return response.body;
 }
 
 async function writeStatus(ctx: ScenarioContext, path: string, object: ScenarioObject): Promise<void> {
-  const response = await ctx.http.send({ method: 'PATCH', path: `${path}/status`, body: { status: object.status }, contentType: CONTENT_TYPES.merge });
+  const response = await ctx.api.exchange({ method: 'PATCH', path: `${path}/status`, body: { status: object.status }, contentType: CONTENT_TYPES.merge });
   // 404: the kind has no status subresource, so the status was stored with the object itself.
   if (response.status !== 200 && response.status !== 404) throw failure(`writing the status of ${refText(refOf(object))}`, response);
 }
@@ -60,7 +61,7 @@ export async function createAsAdmin(ctx: ScenarioContext, raw: ScenarioObject): 
   const info = await ctx.discovery.resolve(object.apiVersion, object.kind);
   const namespace = info.namespaced ? (object.metadata.namespace ?? 'default') : undefined;
   const collection = resourcePath(object.apiVersion, info, { namespace });
-  const response = await ctx.http.send({ method: 'POST', path: collection, body: { ...object, metadata: { ...object.metadata, namespace } } });
+  const response = await ctx.api.exchange({ method: 'POST', path: collection, body: { ...object, metadata: { ...object.metadata, namespace } } });
   if (response.status !== 201 && response.status !== 200) throw failure(`creating ${refText(refOf(object))}`, response);
   const created = response.body as Created;
   const path = resourcePath(object.apiVersion, info, { namespace, name: object.metadata.name });
@@ -164,7 +165,7 @@ async function awaitWebhooksSettled(ctx: ScenarioContext): Promise<void> {
 async function deleteOne(ctx: ScenarioContext, ref: ObjectRef): Promise<void> {
   try {
     const { path } = await pathOf(ctx, ref);
-    const response = await ctx.http.send({ method: 'DELETE', path, body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' } });
+    const response = await ctx.api.exchange({ method: 'DELETE', path, body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' } });
     if (response.status >= 300 && response.status !== 404) ctx.log(`  cleanup: deleting ${refText(ref)}: HTTP ${response.status}: ${statusMessage(response.body)}`);
   } catch (error) {
     if (!(error instanceof UnknownKindError)) throw error;
@@ -184,7 +185,7 @@ async function stillPresent(ctx: ScenarioContext, ref: ObjectRef): Promise<boole
 async function dropFinalizers(ctx: ScenarioContext, ref: ObjectRef): Promise<void> {
   if (ref.kind === 'Namespace') return;
   const { path } = await pathOf(ctx, ref);
-  await ctx.http.send({ method: 'PATCH', path, body: { metadata: { finalizers: null } }, contentType: CONTENT_TYPES.merge });
+  await ctx.api.exchange({ method: 'PATCH', path, body: { metadata: { finalizers: null } }, contentType: CONTENT_TYPES.merge });
 }
 
 /**

@@ -3,7 +3,8 @@
 
 import type { SutureControl } from './control.js';
 import type { ObjectRef, ScenarioContext } from './context.js';
-import type { Discovery, KubeHttp } from '../../src/scenario/kube.js';
+import type { RawObjectApi } from '../../src/kube/client.js';
+import type { Kinds } from '../../src/scenario/kube.js';
 import type { RequestStep, Scenario, ScenarioObject } from '../../src/scenario/model.js';
 import { parseInstant } from '../../src/scenario/duration.js';
 import type { Created } from './ops.js';
@@ -16,8 +17,8 @@ import { describeStep, expectedText, runCheckStep, runRequestStep, stepName, ste
 import { UidRegistry } from '../../src/scenario/templates.js';
 
 export interface RunnerDeps {
-  readonly http: KubeHttp;
-  readonly discovery: Discovery;
+  readonly api: RawObjectApi;
+  readonly discovery: Kinds;
   readonly timing: Timing;
   /** Real time in ms since the epoch (for {{now}} without a clock, and for report timestamps). */
   readonly wallClock: () => number;
@@ -132,7 +133,7 @@ async function runSteps(deps: RunnerDeps, ctx: ScenarioContext, scenario: Scenar
 
 function contextFor(deps: RunnerDeps, scenario: Scenario): ScenarioContext {
   const templates = { uids: new UidRegistry(), now: scenarioNow(scenario.clock, deps.wallClock) };
-  return { http: deps.http, discovery: deps.discovery, timing: deps.timing, templates, log: deps.log };
+  return { api: deps.api, discovery: deps.discovery, timing: deps.timing, templates, log: deps.log };
 }
 
 export async function runScenario(deps: RunnerDeps, scenario: Scenario): Promise<ScenarioReport> {

@@ -5,8 +5,9 @@ import { judgeCheck, judgeRequest, statusMessage } from '../../src/scenario/clas
 import type { ObjectRef, ScenarioContext } from './context.js';
 import type { Identity } from '../../src/scenario/identity.js';
 import { identityOf } from '../../src/scenario/identity.js';
-import type { ApiRequest, ResourceInfo } from '../../src/scenario/kube.js';
-import { CONTENT_TYPES, resourcePath, UnknownKindError } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, type ExchangeRequest } from '../../src/kube/client.js';
+import type { ResourceInfo } from '../../src/scenario/kube.js';
+import { resourcePath, UnknownKindError } from '../../src/scenario/kube.js';
 import { mergePatch } from '../../src/scenario/merge.js';
 import type { CheckStep, PatchType, RequestStep } from '../../src/scenario/model.js';
 import { pollWithin } from './poll.js';
@@ -34,22 +35,22 @@ function createBody(step: RequestStep, namespace: string | undefined, info: Reso
  * The HTTP request of a step (pure). `current` is the object (or subresource) read for an `update`, whose body is
  * merged into it and PUT back whole.
  */
-export function buildRequest(step: RequestStep, info: ResourceInfo, current?: unknown): ApiRequest {
+export function buildRequest(step: RequestStep, info: ResourceInfo, current?: unknown): ExchangeRequest {
   const namespace = stepNamespace(step);
-  const identity = identityOf(step.as);
+  const impersonate = identityOf(step.as);
   const object = resourcePath(step.apiVersion, info, { namespace, name: stepName(step), subresource: step.subresource });
   const collection = resourcePath(step.apiVersion, info, { namespace });
   switch (step.do) {
     case 'create':
-      return { method: 'POST', path: step.subresource === undefined ? collection : object, body: createBody(step, namespace, info), identity };
+      return { method: 'POST', path: step.subresource === undefined ? collection : object, body: createBody(step, namespace, info), impersonate };
     case 'update':
-      return { method: 'PUT', path: object, body: mergePatch(current, step.body), identity };
+      return { method: 'PUT', path: object, body: mergePatch(current, step.body), impersonate };
     case 'patch':
-      return { method: 'PATCH', path: object, body: step.body, contentType: PATCH_CONTENT_TYPES[step.patchType ?? 'merge'], identity };
+      return { method: 'PATCH', path: object, body: step.body, contentType: PATCH_CONTENT_TYPES[step.patchType ?? 'merge'], impersonate };
     case 'delete':
-      return { method: 'DELETE', path: object, body: deleteOptions(step), identity };
+      return { method: 'DELETE', path: object, body: deleteOptions(step), impersonate };
     default:
-      return { method: 'DELETE', path: collection, query: step.labelSelector === undefined ? {} : { labelSelector: step.labelSelector }, body: deleteOptions(step), identity };
+      return { method: 'DELETE', path: collection, query: step.labelSelector === undefined ? {} : { labelSelector: step.labelSelector }, body: deleteOptions(step), impersonate };
   }
 }
 
@@ -57,7 +58,7 @@ export function buildRequest(step: RequestStep, info: ResourceInfo, current?: un
 export class IdentityVerifier {
   private readonly verified = new Map<string, Promise<void>>();
 
-  constructor(private readonly ctx: Pick<ScenarioContext, 'http'>) {}
+  constructor(private readonly ctx: Pick<ScenarioContext, 'api'>) {}
 
   verify(identity: Identity | undefined): Promise<void> {
     if (identity === undefined) return Promise.resolve();
@@ -70,11 +71,11 @@ export class IdentityVerifier {
   }
 
   private async check(identity: Identity): Promise<void> {
-    const response = await this.ctx.http.send({
+    const response = await this.ctx.api.exchange({
       method: 'POST',
       path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-      identity,
+      impersonate: identity,
     });
     if (response.status === 404) return; // API server too old for SelfSubjectReview: nothing to verify with.
     const seen = (response.body as { status?: { userInfo?: { username?: string; groups?: string[] } } }).status?.userInfo;
@@ -100,11 +101,11 @@ async function sendStep(ctx: ScenarioContext, step: RequestStep, info: ResourceI
   let current: unknown;
   if (step.do === 'update') {
     const path = resourcePath(step.apiVersion, info, { namespace: stepNamespace(step), name: stepName(step), subresource: step.subresource });
-    const read = await ctx.http.send({ method: 'GET', path });
+    const read = await ctx.api.exchange({ method: 'GET', path });
     if (read.status !== 200) return read;
     current = read.body;
   }
-  return ctx.http.send(buildRequest(step, info, current));
+  return ctx.api.exchange(buildRequest(step, info, current));
 }
 
 function createdRef(step: RequestStep, response: ApiResponse): ObjectRef | undefined {

@@ -1,17 +1,16 @@
 // What `make bench` puts into the cluster: the governed identity, the Suture policies and the equivalent
 // ValidatingAdmissionPolicy, and the AdmissionReview posted to /validate. Plus small helpers over the admin client.
 import { writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../src/api/types.js';
-import type { ObjectClient } from '../../../src/kube/client.js';
+import { type ObjectClient, RawObjectApi } from '../../../src/kube/client.js';
 import { kubeConfigYaml } from '../../controlplane/kubeconfig.js';
+import { SUTURE_NAMESPACE } from '../../controlplane/suture-process.js';
 import { serviceAccountKubeConfig } from '../../controlplane/service-account.js';
 
 export const BENCH_NAMESPACE = 'bench';
-export const SUTURE_NAMESPACE = 'suture-system';
+export { SUTURE_NAMESPACE };
 export const LEASE_NAMESPACE = 'bench-leases';
 export const MEMORY_NAMESPACE = 'bench-mem';
 export const GOVERNED_USER = `system:serviceaccount:${BENCH_NAMESPACE}:op`;
@@ -151,17 +150,7 @@ export async function createIdentities(client: ObjectClient, admin: { kubeConfig
 
 /** GET a path of the API server as the admin (e.g. /metrics), as text. */
 export async function apiServerText(kc: KubeConfig, path: string): Promise<string> {
-  const options: RequestOptions = { method: 'GET' };
-  await kc.applyToHTTPSOptions(options);
-  const url = new URL(path, kc.getCurrentCluster()?.server);
-  return new Promise((resolve, reject) => {
-    const req = request(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const answer = await RawObjectApi.fromKubeConfig(kc).exchange({ method: 'GET', path, accept: 'text/plain' });
+  if (answer.status !== 200) throw new Error(`GET ${path}: HTTP ${answer.status}`);
+  return typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? '');
 }

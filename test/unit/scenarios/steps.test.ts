@@ -18,7 +18,7 @@ describe('buildRequest', () => {
       method: 'DELETE',
       path: '/apis/apps/v1/namespaces/mq/statefulsets/rabbit',
       body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' },
-      identity: { user: sa, groups },
+      impersonate: { user: sa, groups },
     });
   });
 
@@ -55,7 +55,7 @@ describe('buildRequest', () => {
   });
 
   it('sends admin requests without impersonation', () => {
-    expect(buildRequest(step({ as: 'admin' }), sts).identity).to.equal(undefined);
+    expect(buildRequest(step({ as: 'admin' }), sts).impersonate).to.equal(undefined);
   });
 });
 
