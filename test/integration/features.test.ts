@@ -159,6 +159,26 @@ describe('Suture features on the real control plane (one Suture process)', funct
     expect(current?.data).to.deep.equal({ tier: 'gold', shards: '5', disk: '20Gi' });
   });
 
+  it('times the stages of a governed request into suture_admission_stage_duration_seconds{stage}, scraped from /metrics', async () => {
+    await configMap('staged', { v: '1' }, { data: 'staged' });
+    await policyReady({ match: [{ kinds: ['ConfigMap'], namespaces: [ns], selector: { matchLabels: { data: 'staged' } } }], operations: ['DELETE'], invariants: [{ name: 'keep', protect: {} }] }, 'it-staged');
+    await eventually('the policy is enforced', async () => (await asOperator('DELETE', `${cmPath('staged')}?dryRun=All`)).outcome === 'denied', 20_000);
+    const replica = suture?.pool.process(0);
+    const stages = async (): Promise<Map<string, number>> => {
+      const scraped = await replica?.get('/metrics');
+      expect(scraped?.status).to.equal(200);
+      const counts = [...(scraped?.body ?? '').matchAll(/^suture_admission_stage_duration_seconds_count\{stage="([a-z]+)"\} (\d+)$/gm)];
+      return new Map(counts.map((m) => [m[1] ?? '', Number(m[2])]));
+    };
+    const before = await stages();
+    const denied = await asOperator('DELETE', cmPath('staged'));
+    expect(denied.outcome, denied.message).to.equal('denied');
+    const after = await stages();
+    // One Suture process: every review of that delete (validating, and the effects webhook's) reached it.
+    for (const stage of ['decode', 'decide', 'respond']) expect((after.get(stage) ?? 0) - (before.get(stage) ?? 0), `stage ${stage}`).to.be.at.least(1);
+    expect([...after.keys()].every((stage) => ['decode', 'decide', 'freshness', 'budgets', 'respond'].includes(stage)), [...after.keys()].join(',')).to.equal(true);
+  });
+
   it('avert patches a create that would break the invariant, warns, and the object is stored patched', async () => {
     // `value` is read as JSON when it parses: '"3"' is the string 3 a ConfigMap needs ('3' would be the number).
     await policyReady({
