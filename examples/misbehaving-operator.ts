@@ -8,12 +8,11 @@
 //
 // Each action prints one line: what it tried, ALLOWED or DENIED, and for a denial Suture's own message. The exit
 // code (and runMisbehavingOperator's result) says whether every outcome was the expected one.
-import { request } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { RawObjectApi } from '../src/kube/client.js';
 import { serviceAccountKubeConfig, serviceAccountUser } from '../test/controlplane/service-account.js';
 
 /** Who the operator is. */
@@ -161,34 +160,10 @@ export const actions: readonly Action[] = [
   },
 ];
 
+/** The operator's request, through Suture's one Kubernetes client: any status is an answer. */
 async function send(kc: KubeConfig, action: Action): Promise<ApiResponse> {
-  const payload = action.body === undefined ? undefined : JSON.stringify(action.body);
-  const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': action.contentType ?? 'application/json' };
-  // Node sends a DELETE body unchunked, so without Content-Length the API server would see none.
-  if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
-  const options: RequestOptions = { method: action.method, headers, timeout: 30_000 };
-  await kc.applyToHTTPSOptions(options);
-  const url = new URL(action.path, kc.getCurrentCluster()?.server);
-  return new Promise((resolve, reject) => {
-    const req = request(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text) as unknown;
-        } catch {
-          // not JSON: keep the text
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${action.method} ${action.path} timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const { method, path, body, contentType } = action;
+  return RawObjectApi.fromKubeConfig(kc).exchange({ method, path, ...(body === undefined ? {} : { body }), ...(contentType === undefined ? {} : { contentType }) });
 }
 
 const DENIED_BY = /^admission webhook "([^"]+)" denied the request: /;

@@ -87,9 +87,9 @@ describe('CEL cost limit (real control plane, real Suture)', function () {
       return hook?.rules?.some((r) => covers(r.resources, 'configmaps') && covers(r.operations, 'DELETE')) ?? false;
     }, 30_000);
     await new Promise((r) => setTimeout(r, 1500)); // the API server loads the changed webhook configuration
-    const headers = { 'Impersonate-User': `system:serviceaccount:${ns}:operator`, 'Impersonate-Group': ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] };
+    const impersonate = { user: `system:serviceaccount:${ns}:operator`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] };
     const del = async (name: string): Promise<{ status: number; message: string }> => {
-      const r = await rawRequest(cluster().kubeConfig, { method: 'DELETE', path: `/api/v1/namespaces/${ns}/configmaps/${name}`, headers });
+      const r = await rawRequest(cluster().kubeConfig, { method: 'DELETE', path: `/api/v1/namespaces/${ns}/configmaps/${name}`, impersonate });
       const message = (r.body as { message?: unknown } | null)?.message;
       return { status: r.status, message: typeof message === 'string' ? message : '' };
     };

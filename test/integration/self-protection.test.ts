@@ -7,7 +7,6 @@
 //    leader Lease) is back within a second and reported: log line, suture_self_repairs_total{kind}, Event.
 //  - /readyz turns false within seconds when Suture (running as its own service account with config/rbac) loses its
 //    ClusterRoleBinding, and true again when the binding is back.
-import { Agent, request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/api/types.js';
-import { createObjectClient, type ObjectClient, type ObjectRef } from '../../src/kube/client.js';
+import { createObjectClient, type ExchangeRequest, type ObjectClient, type ObjectRef, RawObjectApi, shareDispatchers } from '../../src/kube/client.js';
 import { kubeConfigYaml } from '../controlplane/kubeconfig.js';
 import { serviceAccountKubeConfig } from '../controlplane/service-account.js';
 import { getFromSuture, startSutureProcess, type SutureProcess } from '../controlplane/suture-process.js';
@@ -65,22 +64,6 @@ async function attempt(call: Promise<unknown>): Promise<string> {
   } catch (error) {
     return statusMessage(error);
   }
-}
-
-/** One HTTPS request on `agent` with the kubeconfig's credentials; resolves the status code. */
-async function send(kc: KubeConfig, agent: Agent, { method, path, body }: { method: string; path: string; body?: unknown }): Promise<number> {
-  const options: Parameters<typeof request>[1] = { method, agent, headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(options);
-  options.agent = agent;
-  const url = new URL(path, kc.getCurrentCluster()?.server);
-  return new Promise((resolve, reject) => {
-    const req = request(url, options, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
 }
 
 /** suture_self_repairs_total by kind, from a replica's /metrics. */
@@ -188,29 +171,27 @@ describe('Suture protects itself (real `suture run`, real control plane)', funct
       // Suture judges the operator's ConfigMap deletes once the leader published rules for them.
       await eventually('Suture denies a protected delete', async () => (await attempt(operator.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: raceNamespace, name: 'kept-0' }, { dryRun: true }))).includes('validate.suture.dev'), 30_000);
 
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      try {
-        // Delete the webhook configuration, then fire the deletes on the same keep-alive connection at once.
-        const removed = await send(operatorKc, agent, { method: 'DELETE', path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/suture' });
-        const statuses: number[] = [];
-        for (const name of names) statuses.push(await send(operatorKc, agent, { method: 'DELETE', path: configMapDelete(name) }));
-        // Edit it to failurePolicy Ignore with a dead URL, then 25 more.
-        const current = (await operator.find(WEBHOOK_CONFIGURATIONS[0])) as KubeObject & { webhooks: { failurePolicy?: string; clientConfig: Record<string, unknown> }[] };
-        const disabled = { ...current, webhooks: current.webhooks.map((w) => ({ ...w, failurePolicy: 'Ignore', clientConfig: { url: 'https://127.0.0.1:1/dead' } })) };
-        const edited = await send(operatorKc, agent, { method: 'PUT', path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/suture', body: disabled });
-        const afterEdit: number[] = [];
-        for (const name of names.slice(0, 25)) afterEdit.push(await send(operatorKc, agent, { method: 'DELETE', path: configMapDelete(name) }));
+      // One connection pool (shared dispatcher) for the operator: the deletes follow on its keep-alive connection at once.
+      const api = RawObjectApi.fromKubeConfig(shareDispatchers(operatorKc));
+      const send = async (request: ExchangeRequest): Promise<number> => (await api.exchange(request)).status;
+      // Delete the webhook configuration, then fire the deletes.
+      const removed = await send({ method: 'DELETE', path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/suture' });
+      const statuses: number[] = [];
+      for (const name of names) statuses.push(await send({ method: 'DELETE', path: configMapDelete(name) }));
+      // Edit it to failurePolicy Ignore with a dead URL, then 25 more.
+      const current = (await operator.find(WEBHOOK_CONFIGURATIONS[0])) as KubeObject & { webhooks: { failurePolicy?: string; clientConfig: Record<string, unknown> }[] };
+      const disabled = { ...current, webhooks: current.webhooks.map((w) => ({ ...w, failurePolicy: 'Ignore', clientConfig: { url: 'https://127.0.0.1:1/dead' } })) };
+      const edited = await send({ method: 'PUT', path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/suture', body: disabled });
+      const afterEdit: number[] = [];
+      for (const name of names.slice(0, 25)) afterEdit.push(await send({ method: 'DELETE', path: configMapDelete(name) }));
 
-        expect(removed, 'deleting the webhook configuration').to.equal(403);
-        expect(edited, 'editing it to failurePolicy Ignore and a dead URL').to.equal(403);
-        expect(statuses.filter((s) => s >= 200 && s < 300).length, 'protected deletes through after the delete attempt').to.equal(0);
-        expect(afterEdit.filter((s) => s >= 200 && s < 300).length, 'protected deletes through after the edit attempt').to.equal(0);
-        expect(statuses.every((s) => s === 403)).to.equal(true);
-        const left = await admin.list('v1', 'ConfigMap', { namespace: raceNamespace });
-        expect(left.items.filter((c) => c.metadata.name?.startsWith('kept-')).length).to.equal(50);
-      } finally {
-        agent.destroy();
-      }
+      expect(removed, 'deleting the webhook configuration').to.equal(403);
+      expect(edited, 'editing it to failurePolicy Ignore and a dead URL').to.equal(403);
+      expect(statuses.filter((s) => s >= 200 && s < 300).length, 'protected deletes through after the delete attempt').to.equal(0);
+      expect(afterEdit.filter((s) => s >= 200 && s < 300).length, 'protected deletes through after the edit attempt').to.equal(0);
+      expect(statuses.every((s) => s === 403)).to.equal(true);
+      const left = await admin.list('v1', 'ConfigMap', { namespace: raceNamespace });
+      expect(left.items.filter((c) => c.metadata.name?.startsWith('kept-')).length).to.equal(50);
     });
 
     it("an admin's deletions are repaired within a second and reported (log, suture_self_repairs_total, Event)", async () => {

@@ -1,11 +1,11 @@
 // Two real Suture processes (`suture run`) on the real control plane, behind one loopback balancer the API server
 // calls: what a user sees of "Suture running" and of a second process — refused invalid policies, a leader failover
 // with a protected object under fire, a budget shared by both processes, webhook configurations repaired.
-import { request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
 import { validatePolicy } from '../../src/core/validate.js';
+import { getFromSuture } from '../controlplane/suture-process.js';
 import { cluster } from './cluster.js';
 import { WEBHOOK_CONFIGURATIONS, logSince, logSize, startSutureReplicas, type SutureReplicas } from './suture-process.js';
 import { createNamespace, deleteNamespace, eventually, rawRequest, uniqueName } from './support.js';
@@ -81,26 +81,15 @@ async function applyPolicy(suture: SutureReplicas, name: string, spec: Record<st
  * suture_decisions_total on one replica, by verdict (its /metrics on the replica's own port). All policies: an
  * allowed decision, and a denial for a spent budget, carry the label policy="" (only violations name a policy).
  */
-function decisionsOn(port: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const counts: Record<string, number> = {};
-        for (const line of Buffer.concat(chunks).toString('utf8').split('\n')) {
-          const m = /^suture_decisions_total\{(.*)\} (\d+)/.exec(line);
-          if (m === null) continue;
-          const verdict = /verdict="([^"]*)"/.exec(m[1] ?? '')?.[1] ?? '?';
-          counts[verdict] = (counts[verdict] ?? 0) + Number(m[2]);
-        }
-        resolve(counts);
-      });
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('GET /metrics timed out')));
-    req.end();
-  });
+async function decisionsOn(port: number): Promise<Record<string, number>> {
+  const scraped = await getFromSuture(port, '/metrics', 5000);
+  if (scraped.status !== 200) throw new Error(`GET /metrics of the replica on port ${port}: ${scraped.status} ${scraped.body}`);
+  const counts: Record<string, number> = {};
+  for (const m of scraped.body.matchAll(/^suture_decisions_total\{(.*)\} (\d+)$/gm)) {
+    const verdict = /verdict="([^"]*)"/.exec(m[1] ?? '')?.[1] ?? '?';
+    counts[verdict] = (counts[verdict] ?? 0) + Number(m[2]);
+  }
+  return counts;
 }
 
 describe('Suture running as two processes (real `suture run`, real control plane)', function () {
