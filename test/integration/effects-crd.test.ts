@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
+import type { ExchangeRequest, Impersonation } from '../../src/kube/client.js';
 import { cluster } from './cluster.js';
 import { WEBHOOK_CONFIGURATIONS, startSutureReplicas, type SutureReplicas } from './suture-process.js';
 import { createNamespace, deleteNamespace, eventually, namespacedCrd, rawRequest, uniqueName } from './support.js';
@@ -21,8 +22,8 @@ interface Answer {
   message: string;
 }
 
-async function call(kc: KubeConfig, method: string, path: string, headers: Record<string, string | string[]> = {}): Promise<Answer> {
-  const r = await rawRequest(kc, { method, path, headers });
+async function call(kc: KubeConfig, method: ExchangeRequest['method'], path: string, impersonate?: Impersonation): Promise<Answer> {
+  const r = await rawRequest(kc, { method, path, impersonate });
   const raw = (r.body as { message?: unknown } | null)?.message;
   return { status: r.status, message: typeof raw === 'string' ? raw : '' };
 }
@@ -83,7 +84,7 @@ describe('Guard the effect: CRD deletes and configured exempt users (issue 9; re
   };
 
   it('(b) a user configured as exempt cannot remove a protected custom resource; it removes an unprotected one', async () => {
-    const asBreakGlass = { 'Impersonate-User': BREAK_GLASS, 'Impersonate-Group': ['system:masters', 'system:authenticated'] };
+    const asBreakGlass = { user: BREAK_GLASS, groups: ['system:masters', 'system:authenticated'] };
     const refused = await call(admin, 'DELETE', `/apis/${group}/v1/namespaces/${ns}/vaults/gold`, asBreakGlass);
     expect(refused.status, refused.message).to.equal(403);
     expect(refused.message).to.include('admission webhook "effects.suture.dev" denied the request').and.include(policy).and.include(BREAK_GLASS);

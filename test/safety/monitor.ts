@@ -3,8 +3,7 @@
 // oracle that watches what must never happen — a protected object missing or changed, a floor crossed, a leased
 // object or field changed by someone other than its holder.
 import { readFileSync, statSync } from 'node:fs';
-import type { KubeHttp } from '../../src/scenario/kube.js';
-import { CONTENT_TYPES } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, type RawObjectApi } from '../../src/kube/client.js';
 import type { Floor } from './world.js';
 import { FIELD_LEASE, FLOORS, LABEL_PROTECTED, LEASED_CONFIGMAPS, PROTECTED_PODS, leaseHolderOf, operatorUser } from './world.js';
 
@@ -122,13 +121,13 @@ export class Monitor {
   kubeletWrites = 0;
 
   constructor(
-    private readonly admin: KubeHttp,
+    private readonly admin: RawObjectApi,
     private readonly auditLogPath: string,
     private readonly operators: number,
   ) {}
 
   private async list(path: string, labelSelector?: string): Promise<Obj[]> {
-    const res = await this.admin.send({ method: 'GET', path, ...(labelSelector === undefined ? {} : { query: { labelSelector } }) });
+    const res = await this.admin.exchange({ method: 'GET', path, ...(labelSelector === undefined ? {} : { query: { labelSelector } }) });
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     return (res.body as List).items ?? [];
   }
@@ -197,7 +196,7 @@ export class Monitor {
 
   private async markReady(pod: Obj): Promise<void> {
     const now = new Date().toISOString();
-    const res = await this.admin.send({
+    const res = await this.admin.exchange({
       method: 'PATCH',
       path: `/api/v1/namespaces/${pod.metadata.namespace ?? ''}/pods/${pod.metadata.name}/status`,
       contentType: CONTENT_TYPES.merge,
@@ -288,7 +287,7 @@ export class Monitor {
     for (const [k, g] of this.guarded) {
       const kind = g.kind as 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim' | 'Pod';
       const plural = { ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', Pod: 'pods' }[kind];
-      const res = await this.admin.send({ method: 'GET', path: `/api/v1/namespaces/${g.namespace}/${plural}/${g.name}` });
+      const res = await this.admin.exchange({ method: 'GET', path: `/api/v1/namespaces/${g.namespace}/${plural}/${g.name}` });
       const o = res.status === 200 ? (res.body as Obj) : undefined;
       const what = `${g.kind} ${g.namespace}/${g.name} (uid ${g.uid}, guarded since ${g.firstSeen})`;
       if (o === undefined || o.metadata.uid !== g.uid) this.violation('protect', `${what} is gone${o === undefined ? '' : ` (another object of that name, uid ${o.metadata.uid}, is there)`}`);

@@ -1,9 +1,7 @@
 // The simulated operators: each sends its generated actions with its own service-account token (a governed
 // identity bound to cluster-admin), counts what came back, and logs every request to a JSONL file for replays.
 import { appendFileSync } from 'node:fs';
-import type { KubeHttp } from '../../src/scenario/kube.js';
-import { CONTENT_TYPES } from '../../src/scenario/kube.js';
-import type { ApiRequest } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, type Exchange, type ExchangeRequest, type RawObjectApi } from '../../src/kube/client.js';
 import type { Outcome } from '../../src/scenario/classify.js';
 import { classify } from '../../src/scenario/classify.js';
 import type { Action, PodPick, Target } from './generate.js';
@@ -51,7 +49,7 @@ export class Mutex {
 
 export interface OperatorContext {
   readonly index: number;
-  readonly http: KubeHttp;
+  readonly http: RawObjectApi;
   readonly monitor: Monitor;
   readonly tally: Tally;
   readonly logPath: string;
@@ -75,9 +73,9 @@ export class Operator {
     this.name = operatorName(ctx.index);
   }
 
-  private async send(label: string, req: ApiRequest, floorRemoval = false): Promise<{ outcome: Outcome | 'undecided'; body: unknown }> {
+  private async send(label: string, req: ExchangeRequest, floorRemoval = false): Promise<{ outcome: Outcome | 'undecided'; body: unknown }> {
     const started = Date.now();
-    const go = (): Promise<Awaited<ReturnType<KubeHttp['send']>>> => this.ctx.http.send(req);
+    const go = (): Promise<Exchange> => this.ctx.http.exchange(req);
     let outcome: Outcome | 'undecided';
     let body: unknown;
     let message: string;

@@ -20,8 +20,7 @@ import { serviceAccountKubeConfig } from '../controlplane/service-account.js';
 import { SutureReplicaPool } from '../scenarios/suture.js';
 import { ensureCrds, WEBHOOK_CONFIGURATIONS } from '../integration/suture-process.js';
 import { createObjectClient } from '../../src/kube/client.js';
-import { CONTENT_TYPES, KubeHttp } from '../../src/scenario/kube.js';
-import type { ApiRequest } from '../../src/scenario/kube.js';
+import { CONTENT_TYPES, type ExchangeRequest, RawObjectApi, shareDispatchers } from '../../src/kube/client.js';
 import { classify } from '../../src/scenario/classify.js';
 import { OUTCOMES } from '../../src/scenario/classify.js';
 import { generator } from './generate.js';
@@ -85,13 +84,13 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
 
-async function must(admin: KubeHttp, req: ApiRequest): Promise<Obj> {
-  const res = await admin.send(req);
+async function must(admin: RawObjectApi, req: ExchangeRequest): Promise<Obj> {
+  const res = await admin.exchange(req);
   if (res.status >= 300) throw new Error(`${req.method} ${req.path}: ${res.status} ${JSON.stringify(res.body).slice(0, 400)}`);
   return res.body as Obj;
 }
 
-async function createAll(admin: KubeHttp, manifests: readonly Manifest[]): Promise<void> {
+async function createAll(admin: RawObjectApi, manifests: readonly Manifest[]): Promise<void> {
   for (const m of manifests) {
     const kind = m.kind;
     const path = kind === 'ServiceAccount' ? `/api/v1/namespaces/${m.metadata.namespace ?? ''}/serviceaccounts`
@@ -104,7 +103,7 @@ async function createAll(admin: KubeHttp, manifests: readonly Manifest[]): Promi
 }
 
 /** The world, Suture's policies and leases, and the proof that Suture enforces them before the operators start. */
-async function setUp(cp: ControlPlane, admin: KubeHttp, opts: Options): Promise<void> {
+async function setUp(cp: ControlPlane, admin: RawObjectApi, opts: Options): Promise<void> {
   await createAll(admin, worldManifests(opts.operators));
   // Protected objects owned by unprotected holders: a cascade from the holder reaches them.
   for (const [dependent, holder] of Object.entries(OWNED_BY)) {
@@ -126,7 +125,7 @@ async function setUp(cp: ControlPlane, admin: KubeHttp, opts: Options): Promise<
 }
 
 /** Dry runs a governed operator must be refused by Suture: the policies and leases are in force. */
-async function probeEnforcement(http: KubeHttp): Promise<void> {
+async function probeEnforcement(http: RawObjectApi): Promise<void> {
   const probes: { what: string; method: 'DELETE' | 'PATCH'; path: string; body?: unknown }[] = [
     { what: 'delete a protected ConfigMap', method: 'DELETE', path: objectPath({ kind: 'ConfigMap', namespace: 'data', name: 'keep-cm-1' }) },
     { what: "write op-0's leased ConfigMap", method: 'PATCH', path: objectPath({ kind: 'ConfigMap', namespace: 'leased', name: 'lease0-cm-0' }), body: { data: { writer: 'probe' } } },
@@ -135,7 +134,7 @@ async function probeEnforcement(http: KubeHttp): Promise<void> {
   ];
   for (const p of probes) {
     await waitFor(`Suture to refuse op-1's dry run: ${p.what}`, async () => {
-      const res = await http.send({ method: p.method, path: p.path, query: { dryRun: 'All' }, ...(p.body === undefined ? {} : { body: p.body, contentType: CONTENT_TYPES.merge }) });
+      const res = await http.exchange({ method: p.method, path: p.path, query: { dryRun: 'All' }, ...(p.body === undefined ? {} : { body: p.body, contentType: CONTENT_TYPES.merge }) });
       return classify(res, []).outcome === 'denied';
     }, 60_000);
   }
@@ -170,7 +169,7 @@ async function main(argv: string[]): Promise<boolean> {
     controllers: [...statusPreservingControllers, 'deployment-controller', 'replicaset-controller', 'statefulset-controller', 'horizontal-pod-autoscaler-controller'],
     log: (line) => log(`[controlplane] ${line}`),
   });
-  const admin = new KubeHttp(cp.kubeConfig);
+  const admin = RawObjectApi.fromKubeConfig(shareDispatchers(cp.kubeConfig));
   const pool = new SutureReplicaPool({ kubeconfigPath: cp.kubeconfigPath, replicas: opts.replicas });
   const monitor = new Monitor(admin, cp.auditLogPath ?? '', opts.operators);
   let ok = false;
@@ -179,15 +178,15 @@ async function main(argv: string[]): Promise<boolean> {
     if (!opts.noSuture) await pool.start();
     if (!opts.noSuture) await waitFor('a Suture leader and its webhook configurations', async () => {
       if ((await pool.leaderIndex()) === undefined) return false;
-      const configs = await Promise.all(WEBHOOK_CONFIGURATIONS.map((ref) => admin.send({ method: 'GET', path: `/apis/admissionregistration.k8s.io/v1/${ref.kind === 'ValidatingWebhookConfiguration' ? 'validating' : 'mutating'}webhookconfigurations/${ref.name}` })));
+      const configs = await Promise.all(WEBHOOK_CONFIGURATIONS.map((ref) => admin.exchange({ method: 'GET', path: `/apis/admissionregistration.k8s.io/v1/${ref.kind === 'ValidatingWebhookConfiguration' ? 'validating' : 'mutating'}webhookconfigurations/${ref.name}` })));
       return configs.every((c) => c.status === 200);
     }, 60_000);
     log(`control plane and Suture up in ${((Date.now() - started) / 1000).toFixed(1)}s (logs: ${cp.dir}, ${pool.logs})`);
     await setUp(cp, admin, opts);
     monitor.start();
     await waitFor('every workload ready', () => Promise.resolve(WORKLOADS.every((w) => monitor.readyPods(w.namespace, w.app) >= w.replicas)), 90_000);
-    const https = await Promise.all(Array.from({ length: opts.operators }, async (_, i) => new KubeHttp(await serviceAccountKubeConfig(cp.kubeConfig, { namespace: 'ops', name: operatorName(i) }, 3600))));
-    if (!opts.noSuture) await probeEnforcement(https[1] as KubeHttp);
+    const https = await Promise.all(Array.from({ length: opts.operators }, async (_, i) => RawObjectApi.fromKubeConfig(shareDispatchers(await serviceAccountKubeConfig(cp.kubeConfig, { namespace: 'ops', name: operatorName(i) }, 3600)))));
+    if (!opts.noSuture) await probeEnforcement(https[1] as RawObjectApi);
     await monitor.arm();
     log(`world set up and enforced in ${((Date.now() - started) / 1000).toFixed(1)}s; ${monitor.guardedCount} protected objects guarded; request log ${requestLog}`);
 
