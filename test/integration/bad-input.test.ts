@@ -86,9 +86,9 @@ describe('bad input on a running Suture (issue 9: deep nesting is a 4xx, never a
     await suture.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: ns, name: 'operator' } });
     await suture.client.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { namespace: ns, name: 'blobs' }, rules: [{ apiGroups: [group], resources: ['blobs'], verbs: ['*'] }] });
     await suture.client.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { namespace: ns, name: 'blobs' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'blobs' }, subjects: [{ kind: 'ServiceAccount', namespace: ns, name: 'operator' }] });
-    const headers = { 'Impersonate-User': `system:serviceaccount:${ns}:operator`, 'Impersonate-Group': ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] };
+    const impersonate = { user: `system:serviceaccount:${ns}:operator`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] };
     const create = (name: string, spec: unknown): ReturnType<typeof rawRequest> =>
-      rawRequest(cluster().kubeConfig, { method: 'POST', path: `/apis/${group}/v1/namespaces/${ns}/blobs`, headers, body: { apiVersion: `${group}/v1`, kind: 'Blob', metadata: { name }, spec } });
+      rawRequest(cluster().kubeConfig, { method: 'POST', path: `/apis/${group}/v1/namespaces/${ns}/blobs`, impersonate, body: { apiVersion: `${group}/v1`, kind: 'Blob', metadata: { name }, spec } });
     const shallow = await create('shallow', nested(5));
     expect(shallow.status, JSON.stringify(shallow.body).slice(0, 300)).to.equal(201);
     const deep = await create('deep', nested(MAX_JSON_DEPTH + 50));

@@ -14,7 +14,7 @@ import { Phases } from '../../src/admission/review.js';
 import { compilePolicy } from '../../src/core/policy.js';
 import { createSnapshot } from '../../src/core/snapshot.js';
 import type { AdmissionRequest, Decision, FloorUse } from '../../src/core/types.js';
-import { createObjectClient } from '../../src/kube/client.js';
+import { CONTENT_TYPES, createObjectClient, type ExchangeRequest, type Impersonation } from '../../src/kube/client.js';
 import { cluster } from './cluster.js';
 import { SUTURE_NAMESPACE, WEBHOOK_CONFIGURATIONS, startSutureReplicas, type SutureReplicas } from './suture-process.js';
 import { createNamespace, deleteNamespace, eventually, rawRequest, uniqueName } from './support.js';
@@ -32,8 +32,9 @@ interface Answer {
   message: string;
 }
 
-async function call(kc: KubeConfig, method: string, path: string, options: { body?: unknown; headers?: Record<string, string | string[]> } = {}): Promise<Answer> {
-  const r = await rawRequest(kc, { method, path, ...(options.body === undefined ? {} : { body: options.body }), headers: options.headers ?? {} });
+async function call(kc: KubeConfig, method: ExchangeRequest['method'], path: string, options: { body?: unknown; impersonate?: Impersonation; contentType?: string } = {}): Promise<Answer> {
+  const { body, impersonate, contentType } = options;
+  const r = await rawRequest(kc, { method, path, ...(body === undefined ? {} : { body }), ...(contentType === undefined ? {} : { contentType }), impersonate });
   const raw = (r.body as { message?: unknown } | null)?.message;
   return { status: r.status, message: typeof raw === 'string' ? raw : '' };
 }
@@ -175,7 +176,7 @@ describe('Floors serialized across requests and two Suture replicas (issue 9, it
   let ns: string;
   let admin: KubeConfig;
   const cleanup: (() => Promise<unknown>)[] = [];
-  const operator = (): Record<string, string> => ({ 'Impersonate-User': `system:serviceaccount:${ns}:operator` });
+  const operator = (): Impersonation => ({ user: `system:serviceaccount:${ns}:operator`, groups: [] });
 
   before(async function () {
     this.timeout(200_000);
@@ -233,7 +234,7 @@ describe('Floors serialized across requests and two Suture replicas (issue 9, it
   }
 
   const evict = (name: string, dryRun = false): Promise<Answer> =>
-    call(admin, 'POST', `/api/v1/namespaces/${ns}/pods/${name}/eviction${dryRun ? '?dryRun=All' : ''}`, { headers: operator(), body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: ns, name } } });
+    call(admin, 'POST', `/api/v1/namespaces/${ns}/pods/${name}/eviction${dryRun ? '?dryRun=All' : ''}`, { impersonate: operator(), body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: ns, name } } });
 
   it('three evictions of a StatefulSet\'s three ready pods sent at once under minAvailable 2: exactly 1 allowed, 2 denied, in each of 3 rounds', async () => {
     const policy = uniqueName('floors-quorum');
@@ -285,19 +286,19 @@ describe('Floors serialized across requests and two Suture replicas (issue 9, it
     await eventually('2 ledger pods', async () => (await podsOf('ledger')).length === 2, 30_000);
     await sleep(1500); // Suture's informers see the pods
     const scalePath = `/apis/apps/v1/namespaces/${ns}/replicasets/ledger/scale`;
-    const patch = { ...operator(), 'Content-Type': 'application/merge-patch+json' };
+    const patch = { impersonate: operator(), contentType: CONTENT_TYPES.merge };
     for (const replicas of [0, 1]) {
-      const r = await call(admin, 'PATCH', scalePath, { headers: patch, body: { spec: { replicas } } });
+      const r = await call(admin, 'PATCH', scalePath, { ...patch, body: { spec: { replicas } } });
       expect(r.status, r.message).to.equal(403);
       expect(r.message).to.include(SUTURE_DENIAL).and.include(policy).and.include(`Pod ${ns}/ledger-`);
     }
     // kubectl scale --replicas=0 sends a PUT of the Scale it read too.
     const scale = await rawRequest(admin, { method: 'GET', path: scalePath });
-    const put = await call(admin, 'PUT', scalePath, { headers: operator(), body: { ...(scale.body as Record<string, unknown>), spec: { replicas: 0 } } });
+    const put = await call(admin, 'PUT', scalePath, { impersonate: operator(), body: { ...(scale.body as Record<string, unknown>), spec: { replicas: 0 } } });
     expect(put.status, put.message).to.equal(403);
     expect(put.message).to.include(policy);
     // Scaling up harms nothing.
-    const up = await call(admin, 'PATCH', scalePath, { headers: patch, body: { spec: { replicas: 3 } } });
+    const up = await call(admin, 'PATCH', scalePath, { ...patch, body: { spec: { replicas: 3 } } });
     expect(up.status, up.message).to.equal(200);
     const rs = await suture.client.get<KubeObject & { spec: { replicas: number } }>({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: ns, name: 'ledger' });
     expect(rs.spec.replicas).to.equal(3);
