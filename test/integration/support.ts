@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, User } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { type Exchange, type ExchangeRequest, RawObjectApi } from '../../src/kube/client.js';
+import { type Exchange, type ExchangeRequest, RawObjectApi, shareDispatchers } from '../../src/kube/client.js';
 import { pollUntil } from '../controlplane/probe.js';
 
 /** `prefix-` plus 6 random hex characters: names never collide between tests or runs. */
@@ -66,12 +66,20 @@ export async function isGone(call: Promise<unknown>): Promise<boolean> {
   }
 }
 
+const apis = new WeakMap<KubeConfig, RawObjectApi>();
+
 /**
  * A request through the project's one client (RawObjectApi.exchange): the status, body and warnings whatever the
- * status, as an impersonated identity when asked.
+ * status, as an impersonated identity when asked. One connection pool per kubeconfig (shared dispatchers), so that
+ * connections opened by one request serve the next.
  */
 export function rawRequest(kc: KubeConfig, request: ExchangeRequest): Promise<Exchange> {
-  return RawObjectApi.fromKubeConfig(kc).exchange(request);
+  let api = apis.get(kc);
+  if (api === undefined) {
+    api = RawObjectApi.fromKubeConfig(shareDispatchers(kc));
+    apis.set(kc, api);
+  }
+  return api.exchange(request);
 }
 
 function singleContext(cluster: Cluster, user: User): KubeConfig {
