@@ -249,7 +249,10 @@ export function createReconcilers(deps: ReconcilersDeps): Reconcilers {
     unsubscribe.push(stores.policies.onChange(() => webhooks.enqueue(WEBHOOKS_KEY)));
     unsubscribe.push(stores.exceptions.onChange((name) => exceptions.enqueue(name)));
   };
-  generated.onLeaseEvent((key) => leases.enqueue(key));
+  // The reconciler's own creates come back as events: nothing to do for them (edits and deletions by others bring the lease back).
+  generated.onLeaseEvent((key, event, kind) => {
+    if (event.type === 'delete' || !leaseReconciler.isOwnCreate(kind, event.object)) leases.enqueue(key);
+  });
   const self = selfController(deps);
   const all = [leases, policies, exceptions, webhooks, ...(self === undefined ? [] : [self.controller])];
   const selfWatches = self?.watches ?? [];

@@ -56,15 +56,36 @@ function leaseKey(lease: SutureLease): string {
   return `${lease.metadata.namespace ?? ''}/${lease.metadata.name ?? ''}`;
 }
 
-function sameHolder(a: SutureLease, b: SutureLease): boolean {
-  const x = a.spec.holder;
-  const y = b.spec.holder;
-  return x.kind === y.kind && x.name === y.name && (x.namespace ?? '') === (y.namespace ?? '');
+function createdKey(kind: string, obj: KubeObject): string {
+  return `${kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+function holderKey(lease: SutureLease): string {
+  const h = lease.spec.holder;
+  return `${h.kind}\u0000${h.namespace ?? ''}\u0000${h.name}`;
+}
+
+/** The leases by holder, once per array of leases (the store hands out one array until a lease changes). */
+const byHolderCache = new WeakMap<readonly SutureLease[], Map<string, SutureLease[]>>();
+
+function leasesOfHolder(all: readonly SutureLease[], lease: SutureLease): readonly SutureLease[] {
+  let index = byHolderCache.get(all);
+  if (index === undefined) {
+    index = new Map();
+    for (const l of all) {
+      const k = holderKey(l);
+      const list = index.get(k);
+      if (list === undefined) index.set(k, [l]);
+      else list.push(l);
+    }
+    byHolderCache.set(all, index);
+  }
+  return index.get(holderKey(lease)) ?? [];
 }
 
 /** What every granted lease of the holder needs (the audit measures rights against this). */
-function holderNeeds(lease: SutureLease, all: readonly SutureLease[], grants: LeaseGrantLookup, catalog: KindCatalog): ScopedRules[] {
-  const held = all.filter((l) => sameHolder(l, lease) && (leaseKey(l) === leaseKey(lease) || grants.get(leaseKey(l))?.phase === 'Granted'));
+function holderNeeds(lease: SutureLease, ofHolder: readonly SutureLease[], grants: LeaseGrantLookup, catalog: KindCatalog): ScopedRules[] {
+  const held = ofHolder.filter((l) => leaseKey(l) === leaseKey(lease) || grants.get(leaseKey(l))?.phase === 'Granted');
   return held.flatMap((l) => leaseNeeds(l, catalog).needs);
 }
 
@@ -116,10 +137,24 @@ function buildStatus(lease: SutureLease, desired: DesiredStatus, now: Date): Rec
 export class LeaseReconciler implements Reconciler {
   /** The object each status write returned, by uid: newer than the cache until the watch delivers it. */
   private readonly written = new Map<string, SutureLease>();
+  /** The resourceVersion of each object this reconciler created, by kind, namespace and name, until its event comes. */
+  private readonly created = new Map<string, string>();
   /** Grants of every lease, computed once per change of the leases (or of the objects they cover), not per reconcile. */
   private readonly grants = new LeaseGrants();
 
   constructor(private readonly deps: LeaseReconcilerDeps) {}
+
+  /**
+   * Whether `obj` (of `kind`) is exactly what this reconciler created (same resourceVersion): its watch event needs no
+   * reconcile. Each create is recognised once.
+   */
+  isOwnCreate(kind: string, obj: KubeObject): boolean {
+    const key = createdKey(kind, obj);
+    const rv = this.created.get(key);
+    if (rv === undefined) return false;
+    this.created.delete(key);
+    return rv === obj.metadata.resourceVersion;
+  }
 
   /** Whether `lease` is what this reconciler's last status write of it returned (its own write, seen by the watch). */
   isOwnWrite(lease: SutureLease): boolean {
@@ -163,10 +198,36 @@ export class LeaseReconciler implements Reconciler {
     return order === undefined ? cached : mine;
   }
 
-  private async converge(lease: SutureLease, now: Date, logger: Logger): Promise<ReconcileResult> {
+  /**
+   * Every lease as freshest() sees it: the store's own array when no write of ours is ahead of it (grants are then
+   * answered from what was kept), else a copy with those few replaced — not a pass over every lease.
+   */
+  private current(): readonly SutureLease[] {
     const stored = this.deps.leases.all();
-    // The store's own array when no write of ours is ahead of it (grants are then answered from what was kept).
-    const all = this.written.size === 0 ? stored : stored.map((l) => this.freshest(l));
+    let copy: SutureLease[] | undefined;
+    for (const mine of [...this.written.values()]) {
+      const cached = this.deps.leases.get(leaseKey(mine));
+      if (cached === undefined || cached.metadata.uid !== mine.metadata.uid) {
+        this.written.delete(mine.metadata.uid ?? '');
+        continue;
+      }
+      const fresh = this.freshest(cached);
+      if (fresh === cached) continue;
+      const at = stored.indexOf(cached);
+      if (at < 0) continue;
+      copy ??= [...stored];
+      copy[at] = fresh;
+    }
+    return copy ?? stored;
+  }
+
+  /** The leases of the same holder, as freshest() sees them (indexed on the store's array, which changes less often). */
+  private ofHolder(lease: SutureLease): SutureLease[] {
+    return leasesOfHolder(this.deps.leases.all(), lease).map((l) => this.freshest(l));
+  }
+
+  private async converge(lease: SutureLease, now: Date, logger: Logger): Promise<ReconcileResult> {
+    const all = this.current();
     const grants = this.grants.grants(all, this.deps.snapshot(), now);
     const grant = grants.get(leaseKey(lease)) ?? { phase: 'Pending', conflictsWith: [], reason: 'Pending', message: 'Not evaluated yet' };
     const catalog = this.deps.catalog();
@@ -175,7 +236,7 @@ export class LeaseReconciler implements Reconciler {
     // Independent objects (Role, binding, NetworkPolicy): written at once, not one round trip after another.
     await Promise.all(desired.map((obj) => this.ensure(obj, logger)));
     await this.prune({ namespace: lease.metadata.namespace ?? '', name: lease.metadata.name ?? '' }, desired, logger);
-    const audit = auditHolder(lease.spec.holder, await this.deps.rbac(), holderNeeds(lease, all, grants, catalog));
+    const audit = auditHolder(lease.spec.holder, await this.deps.rbac(), holderNeeds(lease, this.ofHolder(lease), grants, catalog));
     await this.writeStatus(lease, buildStatus(lease, { grant, generated: desired, audit, notes: grant.phase === 'Granted' ? plan.notes : [] }, now), logger);
     return { requeueAfter: this.requeueAfter(grant, now) };
   }
@@ -192,7 +253,8 @@ export class LeaseReconciler implements Reconciler {
       // Not generated yet as far as the synced cache knows: create it without reading first; when it exists after
       // all (the watch has not delivered it yet, or someone removed its labels), compare and write as usual.
       try {
-        await this.deps.client.create(obj);
+        const made = await this.deps.client.create(obj);
+        if (made.metadata.resourceVersion !== undefined) this.created.set(createdKey(obj.kind, made), made.metadata.resourceVersion);
         logger.info(`Created ${obj.kind}`, { [LogKeys.kind]: obj.kind, [LogKeys.namespace]: obj.metadata.namespace, [LogKeys.name]: obj.metadata.name });
         return;
       } catch (error) {
