@@ -273,6 +273,10 @@ async function latencyRounds(b: Bench): Promise<void> {
 
 interface ReconcileResult {
   leases: number;
+  /** How long creating the leases took (through the API server and Suture's webhooks). */
+  createSeconds: number;
+  reconciles: number;
+  meanReconcileMs: number;
   stableSeconds: number;
   stable: boolean;
   phases: Record<string, number>;
@@ -289,7 +293,7 @@ async function reconcilePhase(b: Bench): Promise<ReconcileResult> {
   try {
     await until('Suture to publish its webhook configurations', () => published(b));
     const before = await apiServerText(b.cp.kubeConfig, '/metrics');
-    const r = await loadgen<{ created: number; stableSeconds: number; stable: boolean; phases: Record<string, number> }>('leases', { kubeconfig: b.ids.admin, namespace: LEASE_NAMESPACE, count: LEASES, conflicting: Math.round(LEASES / 10), clients: 8, timeout: '90s' }, 180_000);
+    const r = await loadgen<{ created: number; createSeconds: number; stableSeconds: number; stable: boolean; phases: Record<string, number> }>('leases', { kubeconfig: b.ids.admin, namespace: LEASE_NAMESPACE, count: LEASES, conflicting: Math.round(LEASES / 10), clients: 8, timeout: '90s' }, 180_000);
     await sleep(5000); // writes after "stable" count too
     const after = await apiServerText(b.cp.kubeConfig, '/metrics');
     const writes = (m: string): { status: number; rbac: number } => ({
@@ -298,7 +302,11 @@ async function reconcilePhase(b: Bench): Promise<ReconcileResult> {
     });
     const w0 = writes(before);
     const w1 = writes(after);
-    const result = { leases: r.created, stableSeconds: r.stableSeconds, stable: r.stable, phases: r.phases, statusWrites: w1.status - w0.status, rbacWrites: w1.rbac - w0.rbac };
+    // Suture's own count of lease reconciles and the time they took (each waits on API round trips).
+    const own = (await b.suture?.get('/metrics'))?.body ?? '';
+    const reconciles = counterSum(own, 'suture_reconcile_total', { controller: 'suturelease' });
+    const reconcileSeconds = counterSum(own, 'suture_reconcile_duration_seconds_sum', { controller: 'suturelease' });
+    const result = { leases: r.created, createSeconds: r.createSeconds, stableSeconds: r.stableSeconds, stable: r.stable, phases: r.phases, statusWrites: w1.status - w0.status, rbacWrites: w1.rbac - w0.rbac, reconciles, meanReconcileMs: reconciles === 0 ? 0 : (1000 * reconcileSeconds) / reconciles };
     log(`  reconcile: ${JSON.stringify(result)}`);
     return result;
   } finally {
