@@ -192,6 +192,18 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
     expect(judge(eviction, [rabbit, p1, p2], [floor]).allowed).to.equal(false);
   });
 
+  it('counts only the pods the controller keeps: after an allowed 3 → 2 not yet carried out, rabbit-0 may not go, rabbit-2 may', () => {
+    // Found by the randomised safety test (test/safety): the removal was judged against rabbit-2 as well, which the
+    // StatefulSet controller deletes for the scale-down, and the floor of 2 fell to 1.
+    const [p0, , p2] = pods as [KubeObject, KubeObject, KubeObject];
+    const scaledDown = edited(rabbit, (s) => ((s.spec as { replicas: number }).replicas = 2));
+    expect(judge(updateRequest(rabbit, scaledDown, operator), [rabbit, ...pods], [floor]).allowed).to.equal(true);
+    const d = judge(deleteRequest(p0, operator), [scaledDown, ...pods], [floor]);
+    expect(d.allowed).to.equal(false);
+    expect(d.message).to.include('would leave ready replicas of apps/StatefulSet mq/rabbit at 1 (3 now); at least 2 required');
+    expect(judge(deleteRequest(p2, operator), [scaledDown, ...pods], [floor]).allowed).to.equal(true);
+  });
+
   it('a forged status.readyReplicas: 0 cannot open the floor: counts come from pods where pods exist', () => {
     const forged = withStatus(rabbit, { readyReplicas: 0 });
     // The status write itself changes nothing the pods show: allowed, as a write that harms nothing.
