@@ -77,6 +77,7 @@ export function generator({ seed, operator, operators, drainPairs }: GeneratorOp
   let seq = 0;
   const junk: ObjectRef[] = [];
   const scratch: string[] = [];
+  const hpas: { target: Workload; name: string }[] = [];
   const name = (prefix: string): string => `${prefix}-${operator}-${seq}`;
 
   const podPick = (): PodPick => ({ ...rng.pick(POD_APPS), index: rng.int(0, 7) });
@@ -202,14 +203,20 @@ export function generator({ seed, operator, operators, drainPairs }: GeneratorOp
         return { type: 'rollout', target: rng.pick(WORKLOADS), value: `${me}.${seq}` };
       case 'hpa':
       case 'hpaRetarget': {
-        const w = rng.pick(WORKLOADS);
+        // Change one of its own HPAs, or one another operator may have made (the name says its target; it may not
+        // exist), or make one.
+        const own = kind === 'hpaRetarget' && hpas.length > 0 && rng.chance(0.7) ? rng.pick(hpas) : undefined;
+        const w = own?.target ?? rng.pick(WORKLOADS);
         const leased = w.name === FIELD_LEASE.name && w.namespace === FIELD_LEASE.namespace;
-        const values = leased || kind === 'hpaRetarget' ? (operator === FIELD_LEASE.holder ? FIELD_LEASE.holderValues : FIELD_LEASE.otherValues) : [1, 2, 3, 4, 5];
+        const values = leased ? (operator === FIELD_LEASE.holder ? FIELD_LEASE.holderValues : FIELD_LEASE.otherValues) : [1, 2, 3, 4, 5];
         const min = rng.pick(values);
         const max = rng.pick(values.filter((v) => v >= min));
-        if (kind === 'hpa') return { type: 'hpa', target: w, name: `${w.kind.toLowerCase()}.${w.name}.${operator}.${seq}`, min, max, update: false };
-        // Change an HPA someone made (maybe another operator; the name says its target): it may not exist.
-        return { type: 'hpa', target: w, name: `${w.kind.toLowerCase()}.${w.name}.${rng.int(0, operators - 1)}.${rng.int(0, seq)}`, min, max, update: true };
+        if (kind === 'hpa') {
+          const name = `${w.kind.toLowerCase()}.${w.name}.${operator}.${seq}`;
+          hpas.push({ target: w, name });
+          return { type: 'hpa', target: w, name, min, max, update: false };
+        }
+        return { type: 'hpa', target: w, name: own?.name ?? `${w.kind.toLowerCase()}.${w.name}.${rng.int(0, operators - 1)}.${rng.int(0, seq)}`, min, max, update: true };
       }
       case 'owner': {
         const target: Target = rng.weighted({ protected: 3, ledger: 2, floored: 2, leased: 2 }) === 'protected' ? { ref: rng.pick(PROTECTED) } : rng.chance(0.5) ? { pod: podPick() } : { ref: rng.pick(LEASED) };

@@ -10,13 +10,14 @@
 // The seed determines what each operator sends (their interleaving is the machine's); a failure prints the command
 // that replays it. Ends with "1 passed, 0 failed" or "0 passed, 1 failed" (the line .ci/run counts).
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane, statusPreservingControllers } from '../controlplane/harness.js';
 import type { ControlPlane } from '../controlplane/harness.js';
 import { serviceAccountKubeConfig } from '../controlplane/service-account.js';
+import { getFromSuture } from '../controlplane/suture-process.js';
 import { SutureReplicaPool } from '../scenarios/suture.js';
 import { ensureCrds, WEBHOOK_CONFIGURATIONS } from '../integration/suture-process.js';
 import { createObjectClient } from '../../src/kube/client.js';
@@ -25,7 +26,7 @@ import { classify } from '../../src/scenario/classify.js';
 import { OUTCOMES } from '../../src/scenario/classify.js';
 import { generator } from './generate.js';
 import { Monitor } from './monitor.js';
-import type { Obj } from './monitor.js';
+import type { Obj, Violation } from './monitor.js';
 import { Mutex, Operator, Tally } from './operators.js';
 import type { Counted } from './operators.js';
 import type { Manifest } from './world.js';
@@ -140,6 +141,44 @@ async function probeEnforcement(http: RawObjectApi): Promise<void> {
   }
 }
 
+/**
+ * The decision records (GET /decisions/<id> of the replica that decided) of the requests Suture allowed in the 6 s
+ * before each violation, read while the replicas still run: what Suture saw when it let the harm through.
+ */
+async function saveDecisions(pool: SutureReplicaPool, violations: readonly Violation[], path: string): Promise<number> {
+  const windows = violations.map((v) => Date.parse(v.at));
+  let saved = 0;
+  for (const [index, name] of pool.names.entries()) {
+    let text: string;
+    try {
+      text = readFileSync(join(pool.logs, `${name}.log`), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes('"verdict":"allow"') || !line.includes('"decisionId"')) continue;
+      let entry: { decisionId?: string; timestamp?: string };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      const at = Date.parse(entry.timestamp ?? '');
+      if (entry.decisionId === undefined || !windows.some((w) => at <= w && at >= w - 6000)) continue;
+      const res = await getFromSuture(pool.portOf(index), `/decisions/${entry.decisionId}`);
+      let record: unknown = res.body;
+      try {
+        record = JSON.parse(res.body) as unknown;
+      } catch {
+        // not JSON: kept as text
+      }
+      appendFileSync(path, `${JSON.stringify({ replica: name, log: entry, status: res.status, record })}\n`);
+      saved++;
+    }
+  }
+  return saved;
+}
+
 function report(tally: Tally): string {
   const columns: Counted[] = ['allowed', 'warned', 'denied', 'undecided', ...OUTCOMES.filter((o) => !['allowed', 'warned', 'denied'].includes(o)), 'skipped'];
   const used = columns.filter((c) => tally.total(c) > 0);
@@ -248,7 +287,8 @@ async function main(argv: string[]): Promise<boolean> {
     } else {
       log(`seed ${opts.seed}: ${monitor.violations.length} VIOLATION(S):`);
       for (const v of monitor.violations) log(`  [${v.what}] ${v.at} ${v.message}`);
-      log(`requests: ${requestLog}; control plane logs and audit log: ${cp.dir}; Suture logs: ${pool.logs}`);
+      const records = await saveDecisions(pool, monitor.violations, join(dir, 'decisions.jsonl'));
+      log(`requests: ${requestLog}; control plane logs and audit log: ${cp.dir}; Suture logs: ${pool.logs}; ${records} decision records of allowed requests in the 6 s before each violation: ${join(dir, 'decisions.jsonl')}`);
       log(`replay: ${replay}`);
     }
     const errors = tally.total('error') + tally.total('webhook-error');
