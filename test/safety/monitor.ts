@@ -2,7 +2,8 @@
 // pod Running and Ready a moment after it appears, and puts back a Ready condition somebody forged away), and the
 // oracle that watches what must never happen — a protected object missing or changed, a floor crossed, a leased
 // object or field changed by someone other than its holder.
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CONTENT_TYPES, type RawObjectApi } from '../../src/kube/client.js';
 import type { Floor } from './world.js';
 import { FIELD_LEASE, FLOORS, LABEL_PROTECTED, LEASED_CONFIGMAPS, PROTECTED_PODS, leaseHolderOf, operatorUser } from './world.js';
@@ -302,9 +303,23 @@ export class Monitor {
     return { protectedChecked: this.guardedCount, auditEntries: entries.length };
   }
 
-  private checkLeases(): AuditEntry[] {
-    const { entries, offset } = readAudit(this.auditLogPath, this.auditOffset);
+  /** The audit events since the last read. The API server rotates the log at 100 MB: the rest of the old file first. */
+  private readAuditSince(): AuditEntry[] {
+    if (statSync(this.auditLogPath).size >= this.auditOffset) {
+      const { entries, offset } = readAudit(this.auditLogPath, this.auditOffset);
+      this.auditOffset = offset;
+      return entries;
+    }
+    const dir = dirname(this.auditLogPath);
+    const rotated = readdirSync(dir).filter((f) => /^audit-.*\.log$/.test(f)).sort().at(-1);
+    const old = rotated === undefined ? [] : readAudit(join(dir, rotated), this.auditOffset).entries;
+    const { entries, offset } = readAudit(this.auditLogPath, 0);
     this.auditOffset = offset;
+    return [...old, ...entries];
+  }
+
+  private checkLeases(): AuditEntry[] {
+    const entries = this.readAuditSince();
     const operatorOf = new Map(Array.from({ length: this.operators }, (_, i) => [operatorUser(i), i]));
     for (const e of entries) {
       const op = operatorOf.get(e.user);
@@ -326,6 +341,8 @@ export class Monitor {
         const before = this.leasedUids.get(name);
         const now = current.get(name);
         if (before === now) continue;
+        // By its holder: deleted or re-created by it, or removed by the garbage collector after the holder wrote it
+        // (the holder may hand its own object to the collector with an ownerReference).
         const byHolder = entries.some((e) => e.user === operatorUser(Number(holder)) && e.code < 300 && e.resource === 'configmaps' && e.namespace === 'leased' && (e.name === name || e.verb === 'deletecollection'));
         if (!byHolder) this.violation('lease', `ConfigMap leased/${name} (leased by op-${holder}) was ${now === undefined ? 'removed' : 'replaced'} since the last checkpoint, not by its holder`);
         if (now === undefined) this.leasedUids.delete(name);
