@@ -1,6 +1,7 @@
 // Issue 9, item 9, on the real control plane with a real Suture process and the shipped guardrail pack
 // (examples/policies/guardrails.yaml): a governed operator bound to cluster-admin tries each gap the issue found —
-// privileged initContainers and ephemeral containers, privileged pod templates, binding `edit`, binding a role that
+// privileged initContainers and ephemeral containers, privileged / hostNetwork / hostPath pod templates (Deployment,
+// StatefulSet, DaemonSet, Job, CronJob), binding `edit`, binding a role that
 // grants `*`, an aggregating ClusterRole, a pod borrowing a service account with cluster-wide rights — and each is
 // refused by validate.suture.dev naming the rule; ordinary operator work still goes through.
 import { readFileSync } from 'node:fs';
@@ -65,7 +66,7 @@ describe('the guardrail pack on the real control plane (issue 9, item 9)', funct
       const vwc = await c.find<Webhooks>(WEBHOOK_CONFIGURATIONS[0]);
       const rules = vwc?.webhooks?.find((w) => w.name === 'validate.suture.dev')?.rules ?? [];
       const covers = (resource: string): boolean => rules.some((r) => r.resources?.some((x) => x === resource || x === '*' || x === '*/*') === true && r.operations?.includes('CREATE') === true);
-      return ['pods', 'deployments', 'rolebindings', 'clusterroles'].every(covers);
+      return ['pods', 'deployments', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'rolebindings', 'clusterroles'].every(covers);
     }, 30_000);
     await new Promise((r) => setTimeout(r, 2000)); // the API server loads the changed webhook configuration
   });
@@ -114,6 +115,29 @@ describe('the guardrail pack on the real control plane (issue 9, item 9)', funct
     refused(await asOperator('POST', `/apis/apps/v1/namespaces/${work}/deployments`, deployment('root', privileged)), 'guardrail-safe-pod-templates', 'not-privileged');
     const ok = await asOperator('POST', `/apis/apps/v1/namespaces/${work}/deployments`, deployment('web', plain));
     expect(ok.status, ok.message).to.equal(201);
+  });
+
+  it('refuses privileged, hostNetwork and hostPath pod templates of a StatefulSet, a DaemonSet, a Job and a CronJob', async () => {
+    const bad: [string, Record<string, unknown>][] = [
+      ['not-privileged', { containers: [privileged] }],
+      ['not-privileged', { hostNetwork: true, containers: [plain] }],
+      ['no-host-path', { containers: [plain], volumes: [{ name: 'h', hostPath: { path: '/' } }] }],
+    ];
+    const template = (app: string, spec: Record<string, unknown>): Record<string, unknown> => ({ metadata: { labels: { app } }, spec });
+    const kinds: [string, string, string, (name: string, spec: Record<string, unknown>) => Record<string, unknown>][] = [
+      ['apps/v1', 'statefulsets', 'guardrail-safe-pod-templates', (name, spec) => ({ kind: 'StatefulSet', spec: { replicas: 0, serviceName: name, selector: { matchLabels: { app: name } }, template: template(name, spec) } })],
+      ['apps/v1', 'daemonsets', 'guardrail-safe-pod-templates', (name, spec) => ({ kind: 'DaemonSet', spec: { selector: { matchLabels: { app: name } }, template: template(name, spec) } })],
+      ['batch/v1', 'jobs', 'guardrail-safe-pod-templates', (name, spec) => ({ kind: 'Job', spec: { suspend: true, template: template(name, { ...spec, restartPolicy: 'Never' }) } })],
+      ['batch/v1', 'cronjobs', 'guardrail-safe-cronjob-templates', (name, spec) => ({ kind: 'CronJob', spec: { schedule: '0 0 1 1 *', suspend: true, jobTemplate: { spec: { template: template(name, { ...spec, restartPolicy: 'Never' }) } } } })],
+    ];
+    for (const [apiVersion, resource, policy, make] of kinds) {
+      for (const [i, [invariant, spec]] of bad.entries()) {
+        const name = `bad-${i}`;
+        refused(await asOperator('POST', `/apis/${apiVersion}/namespaces/${work}/${resource}`, { apiVersion, metadata: { name }, ...make(name, spec) }), policy, invariant);
+      }
+      const ok = await asOperator('POST', `/apis/${apiVersion}/namespaces/${work}/${resource}`, { apiVersion, metadata: { name: 'ordinary' }, ...make('ordinary', { containers: [plain] }) });
+      expect(ok.status, `${resource}: ${ok.message}`).to.equal(201);
+    }
   });
 
   it('refuses binding edit, binding a role that grants *, and creating an aggregating ClusterRole', async () => {
