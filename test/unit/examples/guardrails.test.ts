@@ -8,7 +8,7 @@ import { decide } from '../../../src/core/decide.js';
 import { compilePolicy, type CompiledPolicy } from '../../../src/core/policy.js';
 import { createSnapshot } from '../../../src/core/snapshot.js';
 import type { AdmissionRequest, Decision } from '../../../src/core/types.js';
-import { createRequest, ledger, metricReader, object, pod, saUser, updateRequest } from '../core/fixtures.js';
+import { createRequest, ledger, metricReader, object, pod, saUser, scaleRequest, updateRequest } from '../core/fixtures.js';
 
 const file = new URL('../../../examples/policies/guardrails.yaml', import.meta.url);
 const policies: CompiledPolicy[] = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
@@ -62,6 +62,12 @@ describe('examples/policies/guardrails.yaml (issue 9, item 9)', () => {
         expect(d.message).to.match(/guardrail-safe-(pod|cronjob)-templates/);
       }
       expect(judge(createRequest(make(podSpec({})), operator)).allowed).to.equal(true);
+      // A write through the scale subresource carries a Scale (no pod template): the template rules let it through.
+      if (kind !== 'CronJob' && kind !== 'Job' && kind !== 'DaemonSet') {
+        const workload = make(podSpec({}));
+        const scaled = judge(scaleRequest(workload, 2, operator), [workload]);
+        expect(scaled.allowed, scaled.message).to.equal(true);
+      }
       // An update that makes the template privileged is judged too.
       expect(judge(updateRequest(make(podSpec({})), make({ containers: [privileged] }), operator)).allowed).to.equal(false);
     });
