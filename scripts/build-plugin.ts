@@ -1,13 +1,14 @@
 // `make plugin`: the kubectl plugin as a release archive krew can install. src/cli/kubectl-suture.ts and everything it
 // imports are bundled by esbuild into one file, `kubectl-suture` (an ES module with `#!/usr/bin/env node`: it needs
-// Node.js 20.19 or later on the PATH, nothing else), next to a package.json that carries the version it prints.
+// Node.js 20.19 or later on the PATH, nothing else), next to a package.json that carries the version it prints and
+// the repository's LICENSE (Apache-2.0; krew requires the license in the archive, and the manifest copies it).
 // They are packed reproducibly (sorted, fixed mtime, no gzip timestamp) into dist/plugin/kubectl-suture-v<version>.tar.gz,
 // and plugins/suture.yaml (krew's Plugin manifest) is written to dist/plugin/suture.yaml with the archive's sha256,
 // so that `kubectl krew install --manifest=dist/plugin/suture.yaml --archive=dist/plugin/kubectl-suture-v<v>.tar.gz`
 // installs it. Publishing (the release upload and the krew-index pull request) is not done here.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parse, stringify } from 'yaml';
@@ -16,6 +17,8 @@ const root = join(import.meta.dirname, '..');
 /** The binary the manifest's `bin` names. */
 export const PLUGIN_BINARY = 'kubectl-suture';
 export const MANIFEST = join(root, 'plugins', 'suture.yaml');
+/** The files the archive holds, in the order tar writes them. */
+export const ARCHIVE_FILES = [PLUGIN_BINARY, 'LICENSE', 'package.json'] as const;
 
 export interface PluginBuild {
   readonly archive: string;
@@ -47,7 +50,8 @@ async function bundle(staging: string, v: string): Promise<void> {
     banner: { js: "import { createRequire as __suture_createRequire } from 'node:module';\nconst require = __suture_createRequire(import.meta.url);" },
   });
   chmodSync(binary, 0o755);
-  writeFileSync(join(staging, 'package.json'), `${JSON.stringify({ name: 'suture', version: v, type: 'module', private: true }, null, 2)}\n`);
+  writeFileSync(join(staging, 'package.json'), `${JSON.stringify({ name: 'suture', version: v, type: 'module', private: true, license: 'Apache-2.0' }, null, 2)}\n`);
+  copyFileSync(join(root, 'LICENSE'), join(staging, 'LICENSE'));
 }
 
 /** Packs `files` of `dir` into a gzipped tar whose bytes depend on the content only. */
@@ -66,7 +70,7 @@ export async function buildPlugin(out: string = join(root, 'dist', 'plugin')): P
   mkdirSync(staging, { recursive: true });
   await bundle(staging, v);
   const archive = join(out, `${PLUGIN_BINARY}-v${v}.tar.gz`);
-  pack(staging, [PLUGIN_BINARY, 'package.json'], archive);
+  pack(staging, ARCHIVE_FILES, archive);
   const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
   const plugin = parse(readFileSync(MANIFEST, 'utf8')) as { spec: { platforms: { sha256: string }[] } };
   for (const p of plugin.spec.platforms) p.sha256 = sha256;

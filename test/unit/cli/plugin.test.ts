@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { MANIFEST, PLUGIN_BINARY, buildPlugin, type PluginBuild } from '../../../scripts/build-plugin.js';
+import { ARCHIVE_FILES, MANIFEST, PLUGIN_BINARY, buildPlugin, type PluginBuild } from '../../../scripts/build-plugin.js';
 
 interface Platform {
   selector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
@@ -50,6 +50,18 @@ describe('kubectl suture as a krew plugin', function () {
       expect(built.archive.endsWith(`${PLUGIN_BINARY}-v${version}.tar.gz`)).to.equal(true);
       expect(p.sha256).to.match(/^[0-9a-f]{64}$/);
       expect(p.selector.matchExpressions[0]?.key).to.equal('os');
+    }
+  });
+
+  it('the archive holds the binary, package.json and the LICENSE, and nothing else; the manifest copies each', () => {
+    const entries = execFileSync('tar', ['-tzf', built.archive], { encoding: 'utf8' }).trim().split('\n');
+    expect([...entries].sort()).to.deep.equal(['LICENSE', 'kubectl-suture', 'package.json']);
+    expect([...entries].sort()).to.deep.equal([...ARCHIVE_FILES].sort());
+    expect(readFileSync(join(unpacked, 'LICENSE'), 'utf8')).to.equal(readFileSync(join(root, 'LICENSE'), 'utf8'));
+    expect(readFileSync(join(unpacked, 'LICENSE'), 'utf8')).to.match(/Apache License\s+Version 2\.0/);
+    for (const p of manifest.spec.platforms) {
+      expect(p.files).to.deep.include({ from: 'LICENSE', to: '.' });
+      expect(p.files.map((f) => f.from).sort()).to.deep.equal([...entries].sort());
     }
   });
 
