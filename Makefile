@@ -54,7 +54,7 @@ helm: ## Build (or reuse from cache) Helm from its Go module helm.sh/helm/v4 (te
 	test/helm/build.sh
 
 .PHONY: test
-test: test-unit test-integration scenarios ## Run every test: unit, integration on the real control plane, scenarios. (The randomised safety test, make test-safety and make test-long, is out of make test while a floor crossing it finds intermittently is open: issue 9, finding 4.)
+test: test-unit test-integration scenarios test-safety ## Run every test: unit, integration on the real control plane, scenarios, the short randomised safety test.
 
 .PHONY: test-unit
 test-unit: deps ## Unit tests of pure code (no cluster).

@@ -75,18 +75,19 @@ function isReady(pod: KubeObject): boolean {
   return Array.isArray(conditions) && conditions.some((c) => record(c).type === 'Ready' && record(c).status === 'True');
 }
 
-/**
- * A pod that counts as available: Ready and not already terminating. Kubernetes' disruption controller does not count
- * a pod with a deletionTimestamp, Ready or not: it is leaving.
- */
-export function isAvailablePod(pod: KubeObject): boolean {
-  return isReady(pod) && !isTerminating(pod);
-}
-
 /** A pod its controller still counts (controller.FilterActivePods): not terminating, not Succeeded or Failed. */
 export function isActivePod(pod: KubeObject): boolean {
   const phase = stringAt(pod, 'status', 'phase');
   return !isTerminating(pod) && phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+/**
+ * A pod that counts as available: Ready, not already terminating, not finished. Kubernetes' disruption controller
+ * does not count a pod with a deletionTimestamp, Ready or not: it is leaving; nor a Succeeded or Failed one, which a
+ * StatefulSet's controller replaces.
+ */
+export function isAvailablePod(pod: KubeObject): boolean {
+  return isReady(pod) && isActivePod(pod);
 }
 
 /** Kinds whose controllers own pods directly; a Deployment owns them through its ReplicaSets. */

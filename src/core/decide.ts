@@ -227,14 +227,18 @@ function matchedFor(policy: CompiledPolicy, ctx: RequestContext): Affected[] {
   return matched;
 }
 
-/** The policy as the effect guard applies it: its protect and minAvailable invariants, protect on removals only. */
+/**
+ * The policy as the effect guard applies it: its protect and minAvailable invariants, protect on removals only, floors
+ * not on a pod's readiness (a status write by the kubelet or another ungoverned identity is the truth floors count).
+ */
 function effectView(policy: CompiledPolicy, matched: Affected[]): { policy: CompiledPolicy; matched: Affected[] }[] {
   const protect = policy.invariants.filter((i) => i.kind === 'protect');
   const floors = policy.invariants.filter((i) => i.kind === 'minAvailable');
   const removed = matched.filter((a) => a.effect === 'DELETE' && a.statusOnly !== true);
+  const reduced = matched.some((a) => a.readiness !== undefined) ? matched.filter((a) => a.readiness === undefined) : matched;
   const views: { policy: CompiledPolicy; matched: Affected[] }[] = [];
   if (protect.length > 0 && removed.length > 0) views.push({ policy: { ...policy, invariants: protect }, matched: removed });
-  if (floors.length > 0) views.push({ policy: { ...policy, invariants: floors }, matched });
+  if (floors.length > 0 && reduced.length > 0) views.push({ policy: { ...policy, invariants: floors }, matched: reduced });
   return views;
 }
 

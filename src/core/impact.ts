@@ -46,6 +46,8 @@ class Collector {
   readonly counts = { created: 0, changed: 0, deleted: 0 };
   /** Every pod removed, capped lists or not: their owners' ready counts drop. */
   readonly removedPods: KubeObject[] = [];
+  /** The target pod, when the request changes whether it counts as available (Affected.readiness). */
+  readiness: { pod: KubeObject; change: 'lowered' | 'raised' } | undefined;
   private readonly seen = new Set<string>();
   private readonly deleted = new Set<string>();
 
@@ -359,8 +361,26 @@ function impactOfUpdate(c: Collector, request: AdmissionRequest, snapshot: Snaps
     deleteWithCascade(c, change.object, { snapshot, orphan: false, via: 'target (last finalizer removed)' });
     return;
   }
-  c.add(change);
+  const readiness = readinessChange(change);
+  if (readiness === undefined) c.add(change);
+  else {
+    c.add({ ...change, readiness });
+    c.readiness = { pod: change.object, change: readiness };
+  }
   controllerEffects(c, change, snapshot);
+}
+
+/**
+ * Whether an update changes whether a pod counts as available: a status write setting its Ready condition or its
+ * phase (the API server keeps a pod's status on any other update). Found by the randomised safety test: a pod marked
+ * Ready by a governed identity before its kubelet did was counted, and an HPA capping its StatefulSet crossed a floor.
+ */
+function readinessChange(change: Affected): 'lowered' | 'raised' | undefined {
+  if (change.before === undefined || !isKind(change.object, '', 'Pod')) return undefined;
+  const was = isAvailablePod(change.before);
+  const is = isAvailablePod(change.object);
+  if (was === is) return undefined;
+  return was ? 'lowered' : 'raised';
 }
 
 /** What controllers do about a changed object: the pods (and PVCs) a scale-down removes; an HPA's scaling. */
@@ -394,26 +414,30 @@ function withReadyLowered(owner: KubeObject, lost: number): KubeObject {
 }
 
 /**
- * Every removed pod lowers its workload's ready count (and a ReplicaSet's, its Deployment's): each such owner the
- * request does not itself remove or change is listed as a `statusOnly` change with the projected ready count. Linear
- * in the removed pods.
+ * Every removed pod lowers its workload's ready count (and a ReplicaSet's, its Deployment's), and so does a pod made
+ * unavailable (one made available raises it): each such owner the request does not itself remove or change is listed
+ * as a `statusOnly` change with the projected ready count. Linear in the removed pods.
  */
 function ownersOfRemovedPods(c: Collector, snapshot: Snapshot): void {
   const lost = new Map<string, { owner: KubeObject; ready: number }>();
-  for (const pod of c.removedPods) {
-    const available = isAvailablePod(pod) ? 1 : 0;
+  const count = (pod: KubeObject, ready: number): void => {
     let owner = controllerOf(pod, snapshot);
     for (let depth = 0; owner !== undefined && depth < 2 && isWorkload(owner); depth++) {
       const uid = owner.metadata.uid ?? '';
       const entry = lost.get(uid) ?? { owner, ready: 0 };
-      entry.ready += available;
+      entry.ready += ready;
       lost.set(uid, entry);
       owner = controllerOf(owner, snapshot);
     }
-  }
+  };
+  for (const pod of c.removedPods) count(pod, isAvailablePod(pod) ? 1 : 0);
+  const readiness = c.readiness;
+  if (readiness !== undefined) count(readiness.pod, readiness.change === 'lowered' ? 1 : -1);
   for (const { owner, ready } of lost.values()) {
     if (c.has(owner)) continue;
-    c.add({ object: withReadyLowered(owner, ready), before: owner, effect: 'UPDATE', via: `its pods removed`, statusOnly: true });
+    const entry: Affected = { object: withReadyLowered(owner, ready), before: owner, effect: 'UPDATE', via: 'its pods removed', statusOnly: true };
+    if (readiness === undefined) c.add(entry);
+    else c.add({ ...entry, via: `its pod ${nsName(readiness.pod)} made ${readiness.change === 'lowered' ? 'unready' : 'ready'}`, readiness: readiness.change });
   }
 }
 

@@ -212,6 +212,23 @@ function floorUses(name: string, checks: readonly Availability[], ctx: Invariant
     .map((c) => ({ policy: ctx.policy, invariant: name, scope: c.scope, what: c.what, removes: c.removes, counted: c.counted, count: c.before - c.after, before: c.before, after: c.after, required: c.required }));
 }
 
+/**
+ * Pods this request marks available (its status write sets Ready, Affected.readiness `raised`) that a floor would then
+ * count: refused. A floor counts readiness as the kubelet reports it; a pod a governed identity marked Ready before its
+ * kubelet did would let the next removal cross the floor (found by the randomised safety test, test/safety).
+ */
+function assertedReadiness(checks: readonly Availability[], ctx: InvariantContext): string[] {
+  if (!ctx.matched.some((a) => a.readiness === 'raised')) return [];
+  const raised = new Map<string, KubeObject>();
+  for (const a of ctx.impact.affected) if (a.readiness === 'raised' && a.object.kind === 'Pod' && a.object.metadata.uid !== undefined) raised.set(a.object.metadata.uid, a.object);
+  return checks.flatMap((c) =>
+    c.counted.flatMap((uid) => {
+      const pod = raised.get(uid);
+      return pod === undefined ? [] : [`would count ${describeObject(pod)} among ${c.what} because this status write marks it ready; a floor takes a pod's readiness from its kubelet only`];
+    }),
+  );
+}
+
 function minAvailable(name: string, inv: { count?: number; percent?: number }, ctx: InvariantContext): Pick<InvariantResult, 'result' | 'message' | 'floors'> {
   const checks: Availability[] = ctx.matched
     .filter((a) => WORKLOAD_KINDS.has(a.object.kind))
@@ -219,6 +236,8 @@ function minAvailable(name: string, inv: { count?: number; percent?: number }, c
     .filter((x): x is Availability => x !== undefined);
   if (ctx.matched.some((a) => a.object.kind === 'Pod' && a.effect !== 'CREATE')) checks.push(podAvailability(ctx, inv));
   if (checks.length === 0) return { result: 'pass', message: 'no workload or pod availability affected' };
+  const asserted = assertedReadiness(checks, ctx);
+  if (asserted.length > 0) return { result: 'fail', message: asserted.join('; ') };
   // A request fails when it lowers availability below the minimum; one that does not lower it (a fix to an
   // already degraded workload) passes.
   const broken = checks.filter((c) => c.after < c.required && c.after < c.before);

@@ -126,6 +126,13 @@ export interface Affected {
    * judge it; leases, protect, immutable, monotonic, budgets and expressions do not count it as a write.
    */
   statusOnly?: boolean;
+  /**
+   * The request changes whether a pod counts as available (a status write: its Ready condition or phase), on this
+   * pod's entry and on its workloads' `statusOnly` entries: `lowered` is judged by floors like the pod's removal,
+   * `raised` is refused by the floors that would count the pod (invariants.ts, minAvailable). Floors judge it for
+   * governed requesters only: for everyone else (the kubelet) a pod's status is the truth they count.
+   */
+  readiness?: 'lowered' | 'raised';
 }
 
 export interface Impact {

@@ -42,12 +42,6 @@ export interface GeneratorOptions {
    * are serialized across replicas (issue 9, item 6: another change is building it); on in `make test-long`.
    */
   readonly drainPairs: boolean;
-  /**
-   * Forge a pod's Ready condition to False (a governed pods/status write). Off in the short run: Suture allows it
-   * and then counts the really ready pod as unready, so a StatefulSet rollout or a ReplicaSet scale-down removes it
-   * and the floor falls below its minimum (found by this test, seed 1, not fixed yet: docs/security.md). On with --long.
-   */
-  readonly forgeNotReady?: boolean;
 }
 
 export type Generator = () => Action;
@@ -77,7 +71,7 @@ const POD_APPS: readonly { namespace: string; app: string }[] = [
 const LEASED: readonly ObjectRef[] = Object.values(LEASED_CONFIGMAPS).flatMap((names) => names.map((name): ObjectRef => ({ kind: 'ConfigMap', namespace: 'leased', name })));
 const FLOORED: readonly Workload[] = FLOORS.flatMap((f) => (f.workload === undefined ? [] : [f.workload]));
 
-export function generator({ seed, operator, operators, drainPairs, forgeNotReady = true }: GeneratorOptions): Generator {
+export function generator({ seed, operator, operators, drainPairs }: GeneratorOptions): Generator {
   const rng = new Prng(seed, operator);
   const me = `op-${operator}`;
   let seq = 0;
@@ -189,7 +183,7 @@ export function generator({ seed, operator, operators, drainPairs, forgeNotReady
       }
       case 'status':
         if (rng.chance(0.5)) return { type: 'status', target: { ref: rng.pick(FLOORED) }, ready: rng.pick([0, 1, 9]) };
-        return { type: 'status', target: { pod: podPick() }, ready: Math.max(forgeNotReady ? 0 : 1, rng.pick([0, 1])) };
+        return { type: 'status', target: { pod: podPick() }, ready: rng.pick([0, 1]) };
       case 'evict':
         return { type: 'evict', pod: podPick() };
       case 'delete':

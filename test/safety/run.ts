@@ -194,7 +194,7 @@ function report(tally: Tally): string {
 async function main(argv: string[]): Promise<boolean> {
   const opts = options(argv);
   const replay = `npx tsx test/safety/run.ts --seed ${opts.seed} --duration ${opts.durationS} --operators ${opts.operators} --replicas ${opts.replicas} --checkpoint-every ${opts.checkpointEveryS}${opts.long ? ' --long' : ''}${opts.noSuture ? ' --no-suture' : ''}`;
-  log(`seed ${opts.seed}: ${opts.operators} operators for ${opts.durationS}s against ${opts.noSuture ? 'no Suture (--no-suture: the oracle must see violations)' : `${opts.replicas} Suture replica(s)`}${opts.long ? ', concurrent evictions (drains) included' : ', pod removals of floored workloads one at a time, no forged pod Ready=False'}`);
+  log(`seed ${opts.seed}: ${opts.operators} operators for ${opts.durationS}s against ${opts.noSuture ? 'no Suture (--no-suture: the oracle must see violations)' : `${opts.replicas} Suture replica(s)`}${opts.long ? ', concurrent evictions (drains) included' : ', pod removals of floored workloads one at a time'}`);
   log(`replay: ${replay}`);
   const dir = mkdtempSync(join(tmpdir(), 'suture-safety-'));
   const requestLog = join(dir, 'requests.jsonl');
@@ -232,7 +232,7 @@ async function main(argv: string[]): Promise<boolean> {
     const tally = new Tally();
     const floorLock = opts.long ? undefined : new Mutex();
     const operators = https.map((http, index) => new Operator({ index, http, monitor, tally, logPath: requestLog, ...(floorLock === undefined ? {} : { floorLock }) }));
-    const gens = operators.map((_, index) => generator({ seed: opts.seed, operator: index, operators: opts.operators, drainPairs: opts.long, forgeNotReady: opts.long }));
+    const gens = operators.map((_, index) => generator({ seed: opts.seed, operator: index, operators: opts.operators, drainPairs: opts.long }));
     let paused = false;
     let stop = false;
     const loops = operators.map(async (op, i) => {

@@ -168,6 +168,19 @@ function addEviction(table: RuleTable): void {
   if (reachesPods(table)) add(table, '', 'pods/eviction', ['CREATE']);
 }
 
+/**
+ * Controllers act on what a request configures (core/impact.ts): an HPA sets its target's replicas, and a removed pod
+ * lowers its workload's ready count. So wherever removals or floors are judged, HPAs reach Suture, and pod deletes
+ * wherever a floor is. A pod's status write can make it unready (judged like its removal) or ready (refused where a
+ * floor counts it): pods/status wherever a floor judges updates (impact.ts readinessChange).
+ */
+function addControllerEffects(table: RuleTable, inputs: WebhookInputs, deletes: boolean): void {
+  const floors = inputs.policies.filter((p) => guardsEffects(p).floor);
+  if (deletes || floors.length > 0) add(table, 'autoscaling', 'horizontalpodautoscalers', ['CREATE', 'UPDATE']);
+  if (floors.length > 0) add(table, '', 'pods', ['DELETE']);
+  if (floors.some((p) => policyOperations(p).includes('UPDATE'))) add(table, '', 'pods/status', ['UPDATE']);
+}
+
 /** The rules of the governed validating webhook. */
 export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
   const table: RuleTable = new Map();
@@ -179,18 +192,13 @@ export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
   if (floorsOnWorkloads) add(table, '', 'pods', ['DELETE']);
   addEviction(table);
   if (deletes) add(table, '*', '*', ['DELETE']);
-  // Controllers act on what a request configures (core/impact.ts): an HPA sets its target's replicas, and a removed
-  // pod lowers its workload's ready count. So wherever removals or floors are judged, HPAs reach Suture, and pod
-  // deletes wherever a floor is.
-  const floors = inputs.policies.some((p) => p.invariants.some((i) => i.kind === 'minAvailable'));
-  if (deletes || floors) add(table, 'autoscaling', 'horizontalpodautoscalers', ['CREATE', 'UPDATE']);
-  if (floors) add(table, '', 'pods', ['DELETE']);
+  addControllerEffects(table, inputs, deletes);
   dropCovered(table);
   const rules = renderRules(table);
   // An UPDATE can remove objects too: a scale-down (pods, and PVCs under whenScaled: Delete), an ownerReference
   // change that hands an object to the garbage collector, the removal of a deleting object's last finalizer. So
   // wherever deletes matter, every update of a main resource and of a scale subresource reaches Suture (status
-  // subresources cannot do any of that and stay out).
+  // subresources cannot do any of that and stay out; a pod's, which can lower a floor, is added above).
   if (deletes) rules.push({ apiGroups: ['*'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['*', '*/scale'], scope: '*' });
   return rules;
 }

@@ -272,6 +272,85 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
   });
 });
 
+describe('core/controllers: pod readiness a governed identity writes (issue 9, found by the randomised safety test)', () => {
+  const rabbit = withStatus(sts('mq', 'rabbit', { replicas: 3, labels: { app: 'rabbit' } }), { readyReplicas: 3 });
+  const ready = [0, 1, 2].map((i) => owned(labelled(pod('mq', `rabbit-${i}`), { app: 'rabbit' }), rabbit));
+  const [p0, p1, p2] = ready as [KubeObject, KubeObject, KubeObject];
+  const floor = compiled('rabbit-quorum', {
+    match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], selector: { matchLabels: { app: 'rabbit' } } }],
+    invariants: [{ name: 'keep-quorum', minAvailable: { count: 2 } }],
+  });
+  const podFloor = compiled('rabbit-pods', {
+    match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'rabbit' } } }],
+    invariants: [{ name: 'two-ready', minAvailable: { count: 2 } }],
+  });
+  const kubelet = { username: 'system:node:node-1', groups: ['system:nodes', 'system:authenticated'] };
+
+  function withReady(p: KubeObject, status: 'True' | 'False'): KubeObject {
+    return withStatus(p, { phase: 'Running', conditions: [{ type: 'Ready', status }] });
+  }
+
+  function statusWrite(before: KubeObject, after: KubeObject, user = operator): AdmissionRequest {
+    return updateRequest(before, after, user, 'status');
+  }
+
+  it('marking a ready pod unready is judged like its removal, by floors on its owner and on its labels', () => {
+    const unready = withReady(p0, 'False');
+    for (const policy of [floor, podFloor]) {
+      const d = judge(statusWrite(p0, unready), [rabbit, ...ready], [policy]);
+      expect(d.allowed, policy.name).to.equal(true);
+      // The pod is reserved like a removal, so that two such writes at once cannot both pass (admission/floors.ts).
+      expect(d.floors.map((f) => [f.removes, f.before, f.after]), policy.name).to.deep.equal([[[p0.metadata.uid], 3, 2]]);
+      const second = judge(statusWrite(p1, withReady(p1, 'False')), [rabbit, unready, p1, p2], [policy]);
+      expect(second.allowed, policy.name).to.equal(false);
+      expect(second.message).to.include('at 1 (2 now); at least 2 required');
+    }
+  });
+
+  it('a phase of Failed or Succeeded takes a pod out of the count as well', () => {
+    const failed = withStatus(p1, { phase: 'Failed', conditions: [{ type: 'Ready', status: 'True' }] });
+    expect(judge(statusWrite(p1, failed), [rabbit, withReady(p0, 'False'), p1, p2], [floor]).allowed).to.equal(false);
+  });
+
+  it('marking a pod ready that a floor would count is refused: its kubelet reports readiness', () => {
+    // Found by the randomised safety test: rabbit-1, recreated and not yet ready, was marked Ready by an operator; an
+    // HPA capping the StatefulSet at 2 was then judged against it and the floor of 2 fell to 1.
+    const starting = withReady(p1, 'False');
+    for (const policy of [floor, podFloor]) {
+      const d = judge(statusWrite(starting, withReady(starting, 'True')), [rabbit, p0, starting, p2], [policy]);
+      expect(d.allowed, policy.name).to.equal(false);
+      expect(d.message).to.include("would count Pod mq/rabbit-1 among ready");
+      expect(d.message).to.include("because this status write marks it ready; a floor takes a pod's readiness from its kubelet only");
+    }
+    // A pod no floor counts may be marked as its operator likes.
+    const other = withReady(pod('mq', 'other', { app: 'other' }), 'False');
+    expect(judge(statusWrite(other, withReady(other, 'True')), [rabbit, ...ready, other], [floor, podFloor]).allowed).to.equal(true);
+  });
+
+  it('a status write that leaves readiness as it is (a readiness gate of its own) is not a floor matter', () => {
+    const gated = withStatus(p0, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }, { type: 'example.com/lb-registered', status: 'False' }] });
+    const d = judge(statusWrite(p0, gated), [rabbit, ...ready], [floor, podFloor]);
+    expect(d.allowed).to.equal(true);
+    expect(d.floors).to.deep.equal([]);
+  });
+
+  it('the kubelet and other ungoverned identities report readiness freely: floors count it, never judge it', () => {
+    const unready = withReady(p0, 'False');
+    for (const user of [kubelet, saUser('kube-system', 'node-controller')]) {
+      expect(judge(statusWrite(p0, unready, user), [rabbit, withReady(p1, 'False'), p0, p2], [floor, podFloor]).allowed, user.username).to.equal(true);
+      expect(judge(statusWrite(unready, p0, user), [rabbit, unready, p1, p2], [floor, podFloor]).allowed, user.username).to.equal(true);
+    }
+  });
+
+  it('the impact names the readiness change on the pod and on its owner', () => {
+    const impact = computeImpact(statusWrite(p0, withReady(p0, 'False')), createSnapshot([rabbit, ...ready]));
+    expect(impact.affected.map((a) => [describeObject(a.object), a.via, a.readiness, a.statusOnly === true])).to.deep.equal([
+      ['Pod mq/rabbit-0', 'target', 'lowered', false],
+      ['apps/StatefulSet mq/rabbit', 'its pod mq/rabbit-0 made unready', 'lowered', true],
+    ]);
+  });
+});
+
 describe('core/controllers: ownerReferences as the garbage collector reads them (issue 9, item 7)', () => {
   const owner = object('v1', 'ConfigMap', 'db/owner', { data: {} });
   const elsewhere = object('v1', 'ConfigMap', 'other/owner', { data: {} });

@@ -74,7 +74,7 @@ describe('core/generate/webhooks', () => {
     expect(validatingRules(full)).to.deep.equal([
       { apiGroups: ['*'], apiVersions: ['*'], operations: ['DELETE'], resources: ['*/*'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['secrets', 'services'], scope: '*' },
-      { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/scale', 'persistentvolumeclaims/status', 'secrets/scale', 'secrets/status', 'services/scale', 'services/status'], scope: '*' },
+      { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/scale', 'persistentvolumeclaims/status', 'pods/status', 'secrets/scale', 'secrets/status', 'services/scale', 'services/status'], scope: '*' },
       { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
       // an HPA sets its target's replicas (issue 9, item 4)
       { apiGroups: ['autoscaling'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['horizontalpodautoscalers'], scope: '*' },
@@ -147,9 +147,10 @@ describe('core/generate/webhooks', () => {
     expect(validatingRules({ policies: [widgets], leases: [], catalog }).map((r) => r.operations)).to.deep.equal([['CREATE']]);
   });
 
-  it('a floor brings pod deletes and HPAs, whose effects lower it (issue 9, items 4 and 5)', () => {
+  it('a floor brings pod deletes, pod status writes and HPAs, whose effects lower it (issue 9, items 4 and 5)', () => {
     expect(validatingRules({ policies: [replicas], leases: [], catalog })).to.deep.equal([
       { apiGroups: [''], apiVersions: ['*'], operations: ['DELETE'], resources: ['pods'], scope: '*' },
+      { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['pods/status'], scope: '*' },
       { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
       { apiGroups: ['autoscaling'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['horizontalpodautoscalers'], scope: '*' },
     ]);
