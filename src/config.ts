@@ -58,7 +58,7 @@ export interface Config {
   leaderElection: LeaderElectionSettings;
   /** SutureExceptions expiring further out than this are refused. */
   maxExceptionDurationMs: number;
-  /** How long admission may wait for caches to catch up with a quorum read before the failure policy applies. */
+  /** How long admission may wait for the consistent read a verdict rests on before the failure policy applies. */
   freshnessTimeoutMs: number;
   workers: number;
   logLevel: LogLevel;

@@ -12,7 +12,7 @@ import type { KubeList } from '../kube/client.js';
 import { RawObjectApi, objectKey, resourcePath } from '../kube/client.js';
 import { toKubeError } from '../kube/errors.js';
 import { METADATA_LIST_ACCEPT, metadataWatch } from '../kube/metadata.js';
-import { compareResourceVersions } from '../kube/quorum.js';
+import { compareResourceVersions } from '../kube/resource-version.js';
 import { LogKeys } from '../observability/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -64,8 +64,6 @@ export interface InformerOptions {
   restartBaseMs?: number;
   /** Cap of the restart delay. Default 60 s. */
   restartMaxMs?: number;
-  /** waitForResourceVersion: how long to wait for the watch before verifying by a relist. Default 50 ms. */
-  freshnessGraceMs?: number;
   /**
    * Replaces each listed or watched object before anything stores it (after stripping): e.g. a lean projection of
    * metadata-only objects. Must keep metadata.name, namespace and resourceVersion.
@@ -91,11 +89,6 @@ export interface Informer<T extends KubeObject = KubeObject> {
   list(namespace?: string): readonly T[];
   /** The resourceVersion of the last list or watch event processed ("" before the first list). */
   lastSyncResourceVersion(): string;
-  /**
-   * Resolves true once the cache reflects the cluster at least as of `resourceVersion` (from a quorum read made
-   * after the moment of interest), false if that cannot be established before `deadline` (epoch ms).
-   */
-  waitForResourceVersion(resourceVersion: string, deadline: number): Promise<boolean>;
 }
 
 /** Drops managedFields and kubectl's last-applied annotation, in place; returns the object. */
@@ -161,7 +154,6 @@ class SupervisedInformer<T extends KubeObject> implements Informer<T> {
   private failures = 0;
   private restartPending = false;
   private seen = '';
-  private verifying: Promise<boolean> | undefined;
   private readonly transform: (object: KubeObject) => KubeObject;
 
   constructor(
@@ -229,47 +221,7 @@ class SupervisedInformer<T extends KubeObject> implements Informer<T> {
     return laterVersion(this.lw.latestResourceVersion(), this.seen);
   }
 
-  async waitForResourceVersion(resourceVersion: string, deadline: number): Promise<boolean> {
-    if (!(await this.waitForSync(deadline - this.clock.now()))) return false;
-    const graceEnd = Math.min(deadline, this.clock.now() + (this.options.freshnessGraceMs ?? 50));
-    while (this.clock.now() < graceEnd) {
-      if (this.hasSeen(resourceVersion)) return true;
-      await this.nextObservation(graceEnd);
-    }
-    if (this.hasSeen(resourceVersion)) return true;
-    return this.verifyByRelist(deadline);
-  }
-
   // ---------------------------------------------------------------------------------------------- internals
-
-  private hasSeen(resourceVersion: string): boolean {
-    const order = compareResourceVersions(this.lastSyncResourceVersion(), resourceVersion);
-    return order !== undefined && order >= 0;
-  }
-
-  /**
-   * Fallback for quiet kinds (nothing of this kind changed since the wanted revision, so no event will carry it) and
-   * for resourceVersions that are not integers: a consistent list made now is at least as new as the wanted
-   * revision; when the cache holds exactly the same objects at the same resourceVersions, the cache is that fresh.
-   * If they differ, the watch has events in flight: wait for them and compare again, until the deadline.
-   */
-  private async verifyByRelist(deadline: number): Promise<boolean> {
-    while (!this.stopped && this.clock.now() < deadline) {
-      this.verifying ??= this.compareWithList().finally(() => (this.verifying = undefined));
-      if (await this.verifying) return true;
-      await this.nextObservation(Math.min(deadline, this.clock.now() + (this.options.freshnessGraceMs ?? 50)));
-    }
-    return false;
-  }
-
-  private async compareWithList(): Promise<boolean> {
-    const path = resourcePath({ apiVersion: this.target.apiVersion, resource: this.target.resource, ...(this.target.namespace === undefined ? {} : { namespace: this.target.namespace }) });
-    const list = await this.api.request<KubeList>({ method: 'GET', path, query: { labelSelector: this.target.labelSelector } });
-    const cached = new Map(this.lw.list().map((object) => [objectKey(object.metadata ?? {}), object.metadata?.resourceVersion]));
-    const same = list.items.length === cached.size && list.items.every((item) => cached.get(objectKey(item.metadata)) === item.metadata.resourceVersion);
-    if (same) this.seen = laterVersion(this.seen, list.metadata.resourceVersion);
-    return same;
-  }
 
   /** Lists in pages (a consistent snapshot: later pages are served at the first page's resourceVersion). */
   private async listPages(path: string): Promise<KubeList> {

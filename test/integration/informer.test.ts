@@ -6,11 +6,10 @@ import type { Informer, InformerEvent } from '../../src/state/informer.js';
 import { LAST_APPLIED_ANNOTATION, createInformer } from '../../src/state/informer.js';
 import type { ObjectClient } from '../../src/kube/client.js';
 import { createObjectClient } from '../../src/kube/client.js';
-import { quorumResourceVersion } from '../../src/kube/quorum.js';
 import { createMemoryLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { cluster } from './cluster.js';
-import { createNamespace, deleteNamespace, eventually, uniqueName } from './support.js';
+import { createNamespace, deleteNamespace, eventually } from './support.js';
 
 const configMap = (namespace: string, name: string, extra: Partial<KubeObject['metadata']> = {}): KubeObject => ({
   apiVersion: 'v1',
@@ -134,33 +133,5 @@ describe('Informer (real API server)', () => {
     await eventually('event after restart', () => Promise.resolve(events.some((e) => e.key === `${namespace}/after-restart`)), 10_000);
     expect(informer.get(`${namespace}/after-restart`)).to.exist;
     expect(await metrics.registry.getSingleMetricAsString('suture_informer_restarts_total')).to.contain('suture_informer_restarts_total{kind="ConfigMap"} 2');
-  });
-
-  it('waitForResourceVersion: resolves once the watch delivered a write', async () => {
-    const { informer } = await start();
-    await client.create(configMap(namespace, uniqueName('fresh')));
-    const rv = await quorumResourceVersion(client, { apiVersion: 'v1', kind: 'ConfigMap', namespace });
-    expect(await informer.waitForResourceVersion(rv, Date.now() + 5000)).to.be.true;
-  });
-
-  it('waitForResourceVersion: a quiet kind is verified by a relist when the revision moved elsewhere', async () => {
-    const { informer } = await start();
-    const other = await createNamespace(cluster().kubeConfig, 'it-elsewhere');
-    try {
-      // Writes in another namespace move etcd's revision; this informer's namespace sees no event.
-      await client.create(configMap(other, 'bump'));
-      const rv = await quorumResourceVersion(client, { apiVersion: 'v1', kind: 'ConfigMap', namespace });
-      const started = Date.now();
-      expect(await informer.waitForResourceVersion(rv, Date.now() + 5000)).to.be.true;
-      expect(Date.now() - started).to.be.below(2000);
-      expect(BigInt(informer.lastSyncResourceVersion()) >= BigInt(rv)).to.be.true;
-    } finally {
-      await deleteNamespace(cluster().kubeConfig, other);
-    }
-  });
-
-  it('waitForResourceVersion: false when the deadline passes before the informer syncs', async () => {
-    const informer = createInformer({ apiVersion: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace }, { kubeConfig: cluster().kubeConfig, logger: createMemoryLogger() });
-    expect(await informer.waitForResourceVersion('1', Date.now() + 100)).to.be.false;
   });
 });

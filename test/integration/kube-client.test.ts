@@ -6,7 +6,6 @@ import { RawObjectApi, createObjectClient, loadKubeConfig } from '../../src/kube
 import { createDiscovery } from '../../src/kube/discovery.js';
 import type { KubeError} from '../../src/kube/errors.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../src/kube/errors.js';
-import { compareResourceVersions, quorumResourceVersion } from '../../src/kube/quorum.js';
 import { cluster } from './cluster.js';
 import { createNamespace, deleteNamespace, eventually, namespacedCrd, uniqueName } from './support.js';
 
@@ -72,12 +71,6 @@ describe('ObjectClient (real API server)', () => {
     await client.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace, name: 'st' }, spec: deploymentSpec(1) });
     const patched = await client.patchStatus({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: 'st' }, { observedGeneration: 42 });
     expect((patched.status as { observedGeneration: number }).observedGeneration).to.equal(42);
-  });
-
-  it('reads a quorum resourceVersion that is at least that of the last write', async () => {
-    const written = await client.create(configMap(namespace, uniqueName('q'), {}));
-    const rv = await quorumResourceVersion(client, { apiVersion: 'v1', kind: 'ConfigMap', namespace });
-    expect(compareResourceVersions(rv, written.metadata.resourceVersion ?? '')).to.be.at.least(0);
   });
 });
 

@@ -16,7 +16,7 @@ import type { Snapshot } from '../../core/types.js';
 import { validateLease } from '../../core/validate.js';
 import { type ObjectClient, splitKey } from '../../kube/client.js';
 import { KubeError } from '../../kube/errors.js';
-import { compareResourceVersions } from '../../kube/quorum.js';
+import { compareResourceVersions } from '../../kube/resource-version.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../runtime/clock.js';

@@ -2,7 +2,7 @@ import { ApiException } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { objectKey, resourcePath, splitApiVersion, splitKey } from '../../../src/kube/client.js';
 import { KubeError, isAlreadyExists, isConflict, isForbidden, isGone, isNotFound, toKubeError } from '../../../src/kube/errors.js';
-import { compareResourceVersions } from '../../../src/kube/quorum.js';
+import { compareResourceVersions } from '../../../src/kube/resource-version.js';
 
 const apiError = (code: number, reason: string, message: string): ApiException<string> =>
   new ApiException(code, 'Unsuccessful HTTP Request', JSON.stringify({ kind: 'Status', reason, message }), {});
