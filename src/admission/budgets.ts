@@ -4,12 +4,12 @@
 // a budget cannot both win: the loser's write conflicts, it reads again, and sees the budget spent.
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../api/types.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
+import { BUDGET_CONFIGMAP_PREFIX, BUDGET_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { BudgetLedger, BudgetUse } from '../core/types.js';
 import type { ObjectClient } from '../kube/client.js';
 import { KubeError, KubeErrorKinds } from '../kube/errors.js';
 
-export const BUDGET_LABEL = 'suture.dev/budget';
+export { BUDGET_LABEL };
 const MAX_ATTEMPTS = 8;
 
 interface Entry {
@@ -25,7 +25,7 @@ interface ConfigMap extends KubeObject {
 /** The ConfigMap that holds a policy's budgets: a stable name within 63 characters. */
 export function budgetConfigMapName(policy: string): string {
   const hash = createHash('sha256').update(policy).digest('hex').slice(0, 8);
-  return `suture-budget-${policy.slice(0, 40)}-${hash}`.replace(/[^a-z0-9-]/g, '-');
+  return `${BUDGET_CONFIGMAP_PREFIX}${policy.slice(0, 40)}-${hash}`.replace(/[^a-z0-9-]/g, '-');
 }
 
 /** The data key of one invariant and subject (ConfigMap keys allow [-._a-zA-Z0-9]). */

@@ -15,13 +15,13 @@
 // What a decision counted is carried in the decision, not looked up again here: the cache moves on while the
 // reservation is written, and a pod whose removal it has seen meanwhile was still counted in `after`.
 import { createHash } from 'node:crypto';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
+import { FLOOR_CONFIGMAP_PREFIX, FLOOR_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { KubeObject } from '../api/types.js';
 import type { FloorUse } from '../core/types.js';
 import type { ObjectClient } from '../kube/client.js';
 import { KubeError, KubeErrorKinds } from '../kube/errors.js';
 
-export const FLOOR_LABEL = 'suture.dev/floor';
+export { FLOOR_LABEL };
 /** How long a reserved removal counts when it is never observed (the request failed after Suture admitted it). */
 export const FLOOR_RESERVATION_MS = 30_000;
 const MAX_ATTEMPTS = 10;
@@ -42,7 +42,7 @@ interface ConfigMap extends KubeObject {
 /** The ConfigMap that holds a policy's floor reservations: a stable name within 63 characters. */
 export function floorConfigMapName(policy: string): string {
   const hash = createHash('sha256').update(policy).digest('hex').slice(0, 8);
-  return `suture-floor-${policy.slice(0, 40)}-${hash}`.replace(/[^a-z0-9-]/g, '-');
+  return `${FLOOR_CONFIGMAP_PREFIX}${policy.slice(0, 40)}-${hash}`.replace(/[^a-z0-9-]/g, '-');
 }
 
 /** The data key of one invariant and what it counts (ConfigMap keys allow [-._a-zA-Z0-9]). */
