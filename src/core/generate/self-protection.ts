@@ -8,6 +8,12 @@
 // (`*.static.k8s.io`, loaded from the AdmissionConfiguration's `staticManifestsDir`, KEP-5793, beta in Kubernetes
 // 1.37) are applied to policies and bindings too: the static variant also protects the API-based policy.
 //
+// What: the objects Suture runs on, by exact name (`protectedResources`), and Suture's state in its namespace, by name
+// prefix or label (`protectedState`): the ConfigMaps of floor reservations and budget ledgers. Deleting or editing
+// one would erase pending removals (a drain then crosses a floor) or reset a budget; creating a lookalike would forge
+// them. A ConfigMap there counts as state when its name has a state prefix or it carries a state label, in the new
+// object or in the old one: a lookalike created without the label, or an update that strips it, is covered too.
+//
 // Who may: Suture's service account (and the identity Suture runs as), the `system:masters` group (the API server's
 // own loopback identity is in it), and the admin users and groups configured. Nothing else: being bound to the
 // `cluster-admin` ClusterRole is not being an admin here, because governed operators often are. One exception keeps
@@ -15,7 +21,7 @@
 // in it.
 import { GROUP, KINDS } from '../../api/schema.js';
 import type { KubeObject } from '../../api/types.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/constants.js';
+import { BUDGET_CONFIGMAP_PREFIX, BUDGET_LABEL, FLOOR_CONFIGMAP_PREFIX, FLOOR_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/constants.js';
 
 /** The suffix the API server reserves for static (manifest-based) admission objects. */
 export const STATIC_SUFFIX = '.static.k8s.io';
@@ -96,6 +102,21 @@ export function protectedResources(config: SelfProtectionConfig): ProtectedResou
   return resources;
 }
 
+/** Objects of Suture's namespace that hold Suture's state: known by name prefix or label, not by a fixed name. */
+export interface ProtectedState {
+  group: string;
+  resource: string;
+  /** An object whose name starts with one of these is state. */
+  namePrefixes: string[];
+  /** An object carrying one of these label keys (any value) is state. */
+  labels: string[];
+}
+
+/** Suture's state in its namespace: the ConfigMaps of floor reservations and budget ledgers. */
+export function protectedState(): ProtectedState[] {
+  return [{ group: '', resource: 'configmaps', namePrefixes: [FLOOR_CONFIGMAP_PREFIX, BUDGET_CONFIGMAP_PREFIX], labels: [BUDGET_LABEL, FLOOR_LABEL] }];
+}
+
 function celString(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
@@ -123,14 +144,29 @@ function metadata(config: SelfProtectionConfig): KubeObject['metadata'] {
 }
 
 function resourceRules(config: SelfProtectionConfig): Record<string, unknown>[] {
-  return protectedResources(config).map((r) => ({
-    apiGroups: [r.group],
-    apiVersions: ['*'],
-    operations: ['CREATE', 'UPDATE', 'DELETE'],
-    resources: [r.resource],
-    resourceNames: r.names,
-    scope: r.namespaced ? 'Namespaced' : 'Cluster',
-  }));
+  const rule = (group: string, resource: string): Record<string, unknown> => ({ apiGroups: [group], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: [resource] });
+  return [
+    ...protectedResources(config).map((r) => ({ ...rule(r.group, r.resource), resourceNames: r.names, scope: r.namespaced ? 'Namespaced' : 'Cluster' })),
+    // Every object of the resource in Suture's namespace (the namespaceSelector); the match condition keeps the state.
+    ...protectedState().map((s) => ({ ...rule(s.group, s.resource), scope: 'Namespaced' })),
+  ];
+}
+
+/** CEL: `o` (object or oldObject, null when absent) is state of `s`. */
+function stateObject(s: ProtectedState, o: string): string {
+  const byName = s.namePrefixes.map((p) => `${o}.metadata.name.startsWith(${celString(p)})`).join(' || ');
+  return `(${o} != null && ((has(${o}.metadata.name) && (${byName})) || (has(${o}.metadata.labels) && ${celList(s.labels)}.exists(k, k in ${o}.metadata.labels))))`;
+}
+
+/**
+ * The match condition: requests for a resource of `protectedState` are matched only when the new or the old object
+ * is state; every other request the rules match (by exact name) is matched as it is.
+ */
+function stateCondition(): string {
+  const states = protectedState();
+  const of = (s: ProtectedState): string => `(request.resource.group == ${celString(s.group)} && request.resource.resource == ${celString(s.resource)})`;
+  const none = `!(${states.map(of).join(' || ')})`;
+  return [none, ...states.map((s) => `(${of(s)} && (${stateObject(s, 'object')} || ${stateObject(s, 'oldObject')}))`)].join(' || ');
 }
 
 /** The policy: who may write Suture's objects, and the message everyone else reads. */
@@ -154,6 +190,7 @@ export function buildSelfProtectionPolicy(config: SelfProtectionConfig): KubeObj
         objectSelector: {},
         resourceRules: resourceRules(config),
       },
+      matchConditions: [{ name: 'suture-state', expression: stateCondition() }],
       variables: [
         { name: 'user', expression: 'request.userInfo.username' },
         { name: 'admin', expression: `variables.user in ${celList(users)} || (has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in ${celList(groups)}))` },

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { allowedGroups, allowedUsers, buildSelfProtection, protectedResources, STATIC_SUFFIX } from '../../../../src/core/generate/self-protection.js';
+import { BUDGET_LABEL, budgetConfigMapName } from '../../../../src/admission/budgets.js';
+import { FLOOR_LABEL, floorConfigMapName } from '../../../../src/admission/floors.js';
+import { allowedGroups, allowedUsers, buildSelfProtection, buildSelfProtectionPolicy, protectedResources, protectedState, STATIC_SUFFIX } from '../../../../src/core/generate/self-protection.js';
 import { expectGolden } from './golden.js';
 
 const config = { namespace: 'suture-system', serviceAccount: 'suture', adminUsers: ['alice'], adminGroups: ['platform-admins'] };
@@ -39,5 +41,38 @@ describe('core/generate/self-protection', () => {
     const [policy] = buildSelfProtection({ ...config, adminUsers: ["o'brien"] });
     const admin = (policy?.spec as { variables: { name: string; expression: string }[] }).variables.find((v) => v.name === 'admin');
     expect(admin?.expression).to.contain("'o\\'brien'");
+  });
+
+  it("protects Suture's state in its namespace: the floor and budget ConfigMaps the stores write, by name prefix and by label", () => {
+    const [state, ...more] = protectedState();
+    expect(more).to.deep.equal([]);
+    expect(state).to.deep.include({ group: '', resource: 'configmaps' });
+    // What the stores name and label their ConfigMaps is what the policy covers, also for names cut at 40 characters.
+    for (const name of [floorConfigMapName('p'), budgetConfigMapName('p'), floorConfigMapName('x'.repeat(80)), budgetConfigMapName('Upper_Case.policy')]) {
+      expect(state?.namePrefixes.some((p) => name.startsWith(p)), name).to.equal(true);
+    }
+    expect(state?.labels).to.have.members([FLOOR_LABEL, BUDGET_LABEL]);
+  });
+
+  it('matches every ConfigMap of the namespace by rule and keeps the state by a match condition on the new and the old object', () => {
+    for (const variant of [config, { ...config, static: true }]) {
+      const spec = buildSelfProtectionPolicy(variant).spec as {
+        matchConstraints: { namespaceSelector: unknown; resourceRules: { resources: string[]; resourceNames?: string[]; scope: string; operations: string[] }[] };
+        matchConditions: { name: string; expression: string }[];
+      };
+      const rule = spec.matchConstraints.resourceRules.find((r) => r.resources.includes('configmaps'));
+      expect(rule).to.deep.include({ scope: 'Namespaced', operations: ['CREATE', 'UPDATE', 'DELETE'] });
+      expect(rule?.resourceNames, 'no names: the names are not known in advance').to.equal(undefined);
+      expect(spec.matchConstraints.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['suture-system'] }] });
+      expect(spec.matchConditions).to.have.length(1);
+      const expression = spec.matchConditions[0]?.expression ?? '';
+      // Any other resource the rules match (by exact name) passes the condition as it is.
+      expect(expression.startsWith("!((request.resource.group == '' && request.resource.resource == 'configmaps')) || ")).to.equal(true);
+      for (const o of ['object', 'oldObject']) {
+        expect(expression).to.contain(`${o} != null`);
+        for (const prefix of ['suture-floor-', 'suture-budget-']) expect(expression).to.contain(`${o}.metadata.name.startsWith('${prefix}')`);
+        expect(expression).to.contain(`['suture.dev/budget', 'suture.dev/floor'].exists(k, k in ${o}.metadata.labels)`);
+      }
+    }
   });
 });
