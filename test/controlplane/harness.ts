@@ -60,6 +60,11 @@ export interface ControlPlaneOptions {
    * `--admission-control-config-file=<file>` with static admission manifests, or `--feature-gates=…`.
    */
   readonly apiserverArgs?: readonly string[];
+  /**
+   * More kube-controller-manager flags, appended last, e.g. `--use-service-account-credentials=true`: each controller
+   * then acts as its own service account in kube-system (as on most clusters) rather than as this admin.
+   */
+  readonly controllerManagerArgs?: readonly string[];
   /** Time each component may take to become ready. Default 60 s. */
   readonly readyTimeoutMs?: number;
 }
@@ -206,7 +211,7 @@ function apiserverSpec(binDir: string, files: Files, ports: Ports, options: Pick
   };
 }
 
-function controllerManagerSpec(binDir: string, files: Files, ports: Ports, controllers: readonly string[]): ComponentSpec {
+function controllerManagerSpec(binDir: string, files: Files, ports: Ports, options: Pick<ControlPlaneOptions, 'controllers' | 'controllerManagerArgs'>): ComponentSpec {
   return {
     name: 'kube-controller-manager',
     binary: join(binDir, 'kube-controller-manager'),
@@ -219,13 +224,14 @@ function controllerManagerSpec(binDir: string, files: Files, ports: Ports, contr
       `--client-ca-file=${files.caCert}`,
       `--authorization-kubeconfig=${files.kubeconfig}`,
       '--leader-elect=false',
-      `--controllers=${controllers.join(',')}`,
+      `--controllers=${(options.controllers ?? defaultControllers).join(',')}`,
       `--root-ca-file=${files.caCert}`,
       `--service-account-private-key-file=${files.saKey}`,
       '--bind-address=127.0.0.1',
       `--secure-port=${ports.controllerManager}`,
       `--tls-cert-file=${files.servingCert}`,
       `--tls-private-key-file=${files.servingKey}`,
+      ...(options.controllerManagerArgs ?? []),
     ],
   };
 }
@@ -305,7 +311,7 @@ async function startProcesses(ctx: StartContext, options: ControlPlaneOptions): 
   const endpoint = { server, caPem: pki.ca.certPem };
   const kubeConfig = makeKubeConfig(endpoint, { user: 'suture-admin', ...pki.admin });
   writeFileSync(files.kubeconfig, kubeConfigYaml(kubeConfig), { mode: 0o600 });
-  const kcm = launch(running, controllerManagerSpec(binDir, files, ports, options.controllers ?? defaultControllers), log);
+  const kcm = launch(running, controllerManagerSpec(binDir, files, ports, options), log);
   await awaitReady(kcm, async () => (await probe(`https://127.0.0.1:${ports.controllerManager}/healthz`, { ca: pki.ca.certPem })).status === 200, timeoutMs);
   // The service-account controller creates `default` in every namespace; the ServiceAccount admission plugin needs it.
   await awaitReady(kcm, () => defaultServiceAccountExists(kubeConfig), timeoutMs);

@@ -3,16 +3,21 @@
 // Suture is not running at all: an identity bound to cluster-admin (as many governed operators are) can delete
 // neither Suture's webhook configuration, nor its namespace or ClusterRoleBinding, nor the API-based policy and
 // binding that Suture writes itself (API-based policies cannot protect those: only static ones are applied to
-// admission policies and bindings). A member of system:masters still can.
+// admission policies and bindings), nor Suture's state there (the floor and budget ConfigMaps). A member of
+// system:masters still can, and once an admin deleted Suture's namespace the namespace controller (as its own service
+// account, as on most clusters) empties it, state included, and the namespace goes.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
+import { budgetConfigMapName } from '../../src/admission/budgets.js';
+import { floorConfigMapName } from '../../src/admission/floors.js';
+import { BUDGET_LABEL, FLOOR_LABEL } from '../../src/api/constants.js';
 import type { KubeObject } from '../../src/api/types.js';
 import { createObjectClient, type ObjectClient } from '../../src/kube/client.js';
 import { startControlPlane, type ControlPlane } from '../controlplane/harness.js';
-import { statusMessage } from './support.js';
+import { eventually, statusMessage } from './support.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bundle = join(root, 'config', 'static-admission');
@@ -50,6 +55,8 @@ describe('static self-protection manifests on a Kubernetes 1.37 API server, Sutu
     cp = await startControlPlane({
       apiserverArgs: [`--admission-control-config-file=${join(dir, 'admission-configuration.yaml')}`],
       controllers: ['namespace-controller', 'serviceaccount-controller'],
+      // The namespace controller as system:serviceaccount:kube-system:namespace-controller, not as an admin.
+      controllerManagerArgs: ['--use-service-account-credentials=true'],
       log: (line) => process.stderr.write(`[static controlplane] ${line}\n`),
     });
     admin = createObjectClient(cp.kubeConfig, { fieldManager: 'static-test' });
@@ -64,6 +71,10 @@ describe('static self-protection manifests on a Kubernetes 1.37 API server, Sutu
       subjects: [{ kind: 'ServiceAccount', name: 'suture', namespace: 'suture-system' }],
     });
     await admin.create({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'suture' }, webhooks: [] });
+    // Suture's state: a floor reservation and a budget ledger as its stores write them.
+    for (const [name, label] of [[floorConfigMapName('db-quorum'), FLOOR_LABEL], [budgetConfigMapName('db-deletes'), BUDGET_LABEL]] as const) {
+      await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'suture-system', name, labels: { [label]: 'true' } }, data: { 'keep.0123456789abcdef': '[]' } });
+    }
     for (const object of documents(join(root, 'config', 'self-protection', 'self-protection.yaml'))) await admin.create(object);
     // A governed operator as many are installed: bound to cluster-admin.
     await admin.create({
@@ -115,9 +126,37 @@ describe('static self-protection manifests on a Kubernetes 1.37 API server, Sutu
     for (const ref of refs) expect(await admin.find(ref), `${ref.kind} ${ref.name} still there`).to.not.equal(undefined);
   });
 
+  const stateRefs = [floorConfigMapName('db-quorum'), budgetConfigMapName('db-deletes')].map((name) => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'suture-system', name }));
+
+  it("nor delete, edit or forge Suture's floor and budget ConfigMaps (by name prefix or label, new or old object)", async () => {
+    const outcomes: string[] = [];
+    for (const ref of stateRefs) {
+      outcomes.push(`delete ${ref.name}: ${await attempt(operator.delete(ref))}`);
+      outcomes.push(`empty ${ref.name}: ${await attempt(operator.mergePatch(ref, { data: null }))}`);
+      outcomes.push(`strip the label of ${ref.name}: ${await attempt(operator.mergePatch(ref, { metadata: { labels: { [FLOOR_LABEL]: null, [BUDGET_LABEL]: null } } }))}`);
+    }
+    const forge = (name: string, labels: Record<string, string> = {}): Promise<unknown> => operator.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'suture-system', name, labels }, data: { forged: 'yes' } });
+    outcomes.push(`lookalike by name: ${await attempt(forge(floorConfigMapName('next-policy')))}`);
+    outcomes.push(`lookalike by label: ${await attempt(forge('anything', { [BUDGET_LABEL]: 'true' }))}`);
+    for (const outcome of outcomes) expect(outcome, outcome).to.match(/ValidatingAdmissionPolicy 'suture-self-protection\.static\.k8s\.io'.*denied request: Suture protects its own objects/);
+    for (const ref of stateRefs) expect((await admin.get(ref)).metadata.labels, ref.name).to.not.deep.equal({});
+    expect(await admin.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'suture-system', name: 'anything' })).to.equal(undefined);
+    // Another ConfigMap there is not Suture's: the policies leave it to RBAC.
+    expect(await attempt(forge('operator-notes'))).to.equal('allowed');
+  });
+
   it('a member of system:masters can (the admin path stays open)', async () => {
     const ref = refs[0] as (typeof refs)[number];
     expect(await admin.delete(ref)).to.equal(true);
     expect(await admin.find(ref)).to.equal(undefined);
+  });
+
+  it("an admin's delete of Suture's namespace completes: the namespace controller, as its own service account, empties it, state included", async () => {
+    // The controller manager acts as the controllers' own service accounts (it creates them in kube-system).
+    await eventually('kube-system/namespace-controller exists', async () => (await admin.find({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: 'namespace-controller' })) !== undefined, 30_000);
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', name: 'suture-system' };
+    expect(await admin.delete(namespace)).to.equal(true);
+    await eventually('suture-system is gone', async () => (await admin.find(namespace)) === undefined, 90_000);
+    for (const ref of stateRefs) expect(await admin.find(ref), ref.name).to.equal(undefined);
   });
 });
