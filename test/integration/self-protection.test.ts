@@ -5,6 +5,9 @@
 //    keep-alive connection before the repair — lets none through: the delete and the edit are refused themselves.
 //  - What an admin deletes anyway (webhook configurations, the policy and its binding, the certificate Secret, the
 //    leader Lease) is back within a second and reported: log line, suture_self_repairs_total{kind}, Event.
+//  - Suture's state in its namespace — the ConfigMaps of floor reservations and budget ledgers — is Suture's too: the
+//    operator can neither delete, edit nor strip their label, nor forge a lookalike by name or by label; Suture's
+//    service account, writing through the stores, can.
 //  - /readyz turns false within seconds when Suture (running as its own service account with config/rbac) loses its
 //    ClusterRoleBinding, and true again when the binding is back.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,9 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
+import { BudgetStore, budgetConfigMapName } from '../../src/admission/budgets.js';
+import { FloorStore, floorConfigMapName } from '../../src/admission/floors.js';
+import { BUDGET_LABEL, FLOOR_LABEL } from '../../src/api/constants.js';
 import type { KubeObject } from '../../src/api/types.js';
 import { createObjectClient, type ExchangeRequest, type ObjectClient, type ObjectRef, RawObjectApi, shareDispatchers } from '../../src/kube/client.js';
 import { kubeConfigYaml } from '../controlplane/kubeconfig.js';
@@ -20,7 +26,7 @@ import { serviceAccountKubeConfig } from '../controlplane/service-account.js';
 import { getFromSuture, startSutureProcess, type SutureProcess } from '../controlplane/suture-process.js';
 import { cluster } from './cluster.js';
 import { SUTURE_NAMESPACE, WEBHOOK_CONFIGURATIONS, ensureCrds, logSince, logSize, removeWebhookConfigurations, startSutureReplicas, type SutureReplicas } from './suture-process.js';
-import { eventually, statusMessage, uniqueName } from './support.js';
+import { eventually, rawRequest, statusMessage, uniqueName } from './support.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const ADMISSION = 'admissionregistration.k8s.io/v1';
@@ -159,6 +165,77 @@ describe('Suture protects itself (real `suture run`, real control plane)', funct
       for (const ref of refs) outcomes.push(`${ref.kind} ${ref.name}: ${await attempt(operator.delete(ref))}`);
       for (const outcome of outcomes) expect(outcome, outcome).to.match(VAP_DENIAL);
       for (const ref of refs) expect(await admin.find(ref), `${ref.kind} ${ref.name} still there`).to.not.equal(undefined);
+    });
+
+    it("a governed cluster-admin operator can neither delete, edit nor forge Suture's floor and budget ConfigMaps; Suture's service account can", async () => {
+      const policy = uniqueName('it-state');
+      const floorName = floorConfigMapName(policy);
+      const budgetName = budgetConfigMapName(policy);
+      const configMap = (name: string): ObjectRef => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: SUTURE_NAMESPACE, name });
+      type ConfigMap = KubeObject & { data?: Record<string, string> };
+      // Suture's stores as Suture's service account (config/rbac) write a floor reservation and a budget ledger.
+      const sutureSa = createObjectClient(await serviceAccountKubeConfig(cluster().kubeConfig, { namespace: SUTURE_NAMESPACE, name: 'suture' }), { fieldManager: 'suture' });
+      const floors = new FloorStore({ client: sutureSa, namespace: SUTURE_NAMESPACE, now: () => Date.now(), reservationMs: 600_000 });
+      const budgets = new BudgetStore({ client: sutureSa, namespace: SUTURE_NAMESPACE, now: () => Date.now() });
+      const floorUse = { policy, invariant: 'keep-two', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: ['p0'], counted: ['p1', 'p2'], count: 1, before: 3, after: 2, required: 2 };
+      const budgetUse = { policy, invariant: 'deletes', key: '', count: 1, windowSeconds: 3600, limit: 3 };
+      expect(await floors.reserve('req-1', [floorUse])).to.deep.equal({ ok: true });
+      expect(await budgets.reserve([budgetUse])).to.deep.equal({ ok: true });
+      const floorBefore = await admin.get<ConfigMap>(configMap(floorName));
+      const budgetBefore = await admin.get<ConfigMap>(configMap(budgetName));
+      expect(floorBefore.metadata.labels?.[FLOOR_LABEL]).to.equal('true');
+      expect(budgetBefore.metadata.labels?.[BUDGET_LABEL]).to.equal('true');
+      const lookalikes = [floorConfigMapName(`${policy}-next`), budgetConfigMapName(`${policy}-next`), `${policy}-by-label`];
+
+      try {
+        const outcomes: string[] = [];
+        const record = async (what: string, call: Promise<unknown>): Promise<void> => {
+          outcomes.push(`${what}: ${await attempt(call)}`);
+        };
+        for (const before of [floorBefore, budgetBefore]) {
+          const name = before.metadata.name ?? '';
+          await record(`delete ${name}`, operator.delete(configMap(name)));
+          // Erase the pending removals / reset the ledger, by merge patch and by PUT.
+          await record(`empty the data of ${name}`, operator.mergePatch(configMap(name), { data: null }));
+          const { resourceVersion: _rv, ...unconditional } = before.metadata;
+          await record(`replace ${name}`, operator.replace({ ...before, metadata: unconditional, data: {} }));
+          // Strip the label (the budget informer selects by it).
+          await record(`strip the label of ${name}`, operator.mergePatch(configMap(name), { metadata: { labels: { [FLOOR_LABEL]: null, [BUDGET_LABEL]: null } } }));
+        }
+        // Lookalikes: the name a next policy's floor/budget will have, without the label; another name, with the label.
+        const [nextFloor, nextBudget, byLabel] = lookalikes as [string, string, string];
+        await record(`create ${nextFloor} without the label`, operator.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: SUTURE_NAMESPACE, name: nextFloor }, data: { forged: 'yes' } }));
+        await record(`create ${nextBudget} without the label`, operator.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: SUTURE_NAMESPACE, name: nextBudget }, data: { forged: 'yes' } }));
+        await record(`create ${byLabel} with ${BUDGET_LABEL}`, operator.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: SUTURE_NAMESPACE, name: byLabel, labels: { [BUDGET_LABEL]: 'true' } }, data: { forged: 'yes' } }));
+        for (const outcome of outcomes) expect(outcome, outcome).to.match(VAP_DENIAL);
+        // deletecollection by label: the API server judges each item it would delete.
+        const collection = await rawRequest(operatorKc, { method: 'DELETE', path: `/api/v1/namespaces/${SUTURE_NAMESPACE}/configmaps?labelSelector=${encodeURIComponent(`${FLOOR_LABEL}=true`)}` });
+        expect(collection.status, `deletecollection by ${FLOOR_LABEL}`).to.equal(403);
+        expect(JSON.stringify(collection.body)).to.match(/Suture protects its own objects/);
+
+        // Nothing changed.
+        const floorAfter = await admin.get<ConfigMap>(configMap(floorName));
+        const budgetAfter = await admin.get<ConfigMap>(configMap(budgetName));
+        expect(floorAfter.metadata.resourceVersion).to.equal(floorBefore.metadata.resourceVersion);
+        expect(budgetAfter.metadata.resourceVersion).to.equal(budgetBefore.metadata.resourceVersion);
+        for (const name of lookalikes) expect(await admin.find(configMap(name)), `${name} not created`).to.equal(undefined);
+
+        // Other ConfigMaps of Suture's namespace are not Suture's state: the policy leaves them to RBAC.
+        const notes = `${policy}-notes`;
+        expect(await attempt(operator.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: SUTURE_NAMESPACE, name: notes }, data: { a: 'b' } }))).to.equal('allowed');
+        expect(await attempt(operator.delete(configMap(notes)))).to.equal('allowed');
+
+        // Suture's service account keeps writing its state: a second reservation, a release, a second budget use,
+        // and the lookalike a next policy's store creates; then it deletes them.
+        expect(await floors.reserve('req-2', [{ ...floorUse, removes: ['p1'], counted: ['p2', 'p3'], before: 4, after: 3 }])).to.deep.equal({ ok: true });
+        await floors.release('req-1', [floorUse]);
+        expect(await budgets.reserve([budgetUse])).to.deep.equal({ ok: true });
+        expect(await floors.reserve('req-3', [{ ...floorUse, policy: `${policy}-next` }])).to.deep.equal({ ok: true });
+        expect((await admin.get<ConfigMap>(configMap(nextFloor))).metadata.labels?.[FLOOR_LABEL]).to.equal('true');
+        for (const name of [floorName, budgetName, nextFloor]) expect(await sutureSa.delete(configMap(name)), `Suture deletes ${name}`).to.equal(true);
+      } finally {
+        for (const name of [floorName, budgetName, ...lookalikes]) await admin.delete(configMap(name));
+      }
     });
 
     it('the webhook-configuration race (item 2): 0 of 50 protected deletes through, the delete and the edit refused themselves', async () => {
