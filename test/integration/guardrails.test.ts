@@ -2,8 +2,11 @@
 // (examples/policies/guardrails.yaml): a governed operator bound to cluster-admin tries each gap the issue found —
 // privileged initContainers and ephemeral containers, privileged / hostNetwork / hostPath pod templates (Deployment,
 // StatefulSet, DaemonSet, Job, CronJob), binding `edit`, binding a role that
-// grants `*`, an aggregating ClusterRole, a pod borrowing a service account with cluster-wide rights — and each is
-// refused by validate.suture.dev naming the rule; ordinary operator work still goes through.
+// grants `*`, an aggregating ClusterRole, injecting write or secrets rules into `view` through an aggregate-to-view
+// label, binding an aggregated role whose effective rules (filled by the real clusterrole-aggregation controller)
+// reach secrets, a pod borrowing a service account with cluster-wide rights — and each is refused by
+// validate.suture.dev naming the rule; ordinary operator work (binding `view`, shipping a read-only aggregate-to-view
+// role for its own resources, a plain pod or workload) still goes through.
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
@@ -44,6 +47,10 @@ describe('the guardrail pack on the real control plane (issue 9, item 9)', funct
   const powerful = uniqueName('guardrails-powerful');
   const aggregated = uniqueName('guardrails-aggregated');
   const reader = uniqueName('guardrails-reader');
+  const injected = uniqueName('guardrails-injected');
+  const widgetsView = uniqueName('guardrails-widgets-view');
+  const secretReader = uniqueName('guardrails-secret-reader');
+  const secretSource = uniqueName('guardrails-secret-source');
 
   before(async function () {
     this.timeout(200_000);
@@ -75,7 +82,7 @@ describe('the guardrail pack on the real control plane (issue 9, item 9)', funct
     this.timeout(120_000);
     for (const p of pack) await suture?.client.delete({ ...POLICY, name: p.metadata.name ?? '' }).catch(() => undefined);
     await suture?.stop();
-    for (const [kind, name] of [['ClusterRoleBinding', crb], ['ClusterRoleBinding', powerful], ['ClusterRole', wildcard], ['ClusterRole', aggregated], ['ClusterRole', reader]] as const) {
+    for (const [kind, name] of [['ClusterRoleBinding', crb], ['ClusterRoleBinding', powerful], ['ClusterRole', wildcard], ['ClusterRole', aggregated], ['ClusterRole', reader], ['ClusterRole', injected], ['ClusterRole', widgetsView], ['ClusterRole', secretReader], ['ClusterRole', secretSource]] as const) {
       await suture?.client.delete({ apiVersion: RBAC, kind, name }).catch(() => undefined);
     }
     for (const ns of [ops, work]) if (ns !== undefined) await deleteNamespace(admin, ns);
@@ -140,19 +147,65 @@ describe('the guardrail pack on the real control plane (issue 9, item 9)', funct
     }
   });
 
-  it('refuses binding edit, binding a role that grants *, and creating an aggregating ClusterRole', async () => {
-    const binding = (name: string, role: string): unknown => ({ apiVersion: RBAC, kind: 'RoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', namespace: work, name: 'default' }] });
-    refused(await asOperator('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${work}/rolebindings`, binding('edit', 'edit')), 'guardrail-no-rbac-escalation', 'no-admin-bindings');
-    refused(await asOperator('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${work}/rolebindings`, binding('wild', wildcard)), 'guardrail-no-rbac-escalation', 'no-wildcard-or-aggregated-roles');
+  type Role = KubeObject & { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] };
+  const binding = (name: string, role: string): unknown => ({ apiVersion: RBAC, kind: 'RoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', namespace: work, name: 'default' }] });
+  const bind = (name: string, role: string): Promise<Answer> => asOperator('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${work}/rolebindings`, binding(name, role));
+  const rulesOf = async (name: string): Promise<NonNullable<Role['rules']>> => (await suture.client.find<Role>({ apiVersion: RBAC, kind: 'ClusterRole', name }))?.rules ?? [];
+
+  it('refuses binding edit, binding a role that grants *, and creating an aggregating ClusterRole; a plain role is bound', async () => {
+    refused(await bind('edit', 'edit'), 'guardrail-no-rbac-escalation', 'no-admin-bindings');
+    refused(await bind('wild', wildcard), 'guardrail-no-rbac-escalation', 'no-wildcard-or-escalating-roles');
     refused(
       await asOperator('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: aggregated }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.example.com/aggregate-to-x': 'true' } }] }, rules: [] }),
       'guardrail-no-escalating-roles',
       'no-aggregation',
     );
-    // `view` aggregates other roles (refused too); a plain role without * or escalation verbs may be bound.
-    refused(await asOperator('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${work}/rolebindings`, binding('viewer', 'view')), 'guardrail-no-rbac-escalation', 'no-wildcard-or-aggregated-roles');
-    const ok = await asOperator('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${work}/rolebindings`, binding('reader', reader));
+    const ok = await bind('reader', reader);
     expect(ok.status, ok.message).to.equal(201);
+  });
+
+  it('binds the aggregated view (judged by the rules the aggregation controller filled in); refuses injecting delete or secrets into it, allows a read-only aggregate-to-view role', async () => {
+    // kube-controller-manager runs the clusterrole-aggregation controller here (test/controlplane/harness.ts): view's
+    // rules are filled from system:aggregate-to-view — read-only, no secrets.
+    await eventually('the aggregation controller filled view', async () => (await rulesOf('view')).length > 0, 60_000);
+    const viewRules = await rulesOf('view');
+    expect(viewRules.flatMap((r) => r.resources ?? [])).to.include('pods').and.not.include('secrets');
+    expect(viewRules.flatMap((r) => r.verbs ?? []).every((v) => ['get', 'list', 'watch'].includes(v))).to.equal(true);
+    // Suture's cache may still hold view unfilled for a moment; that is refused (never allowed), then it binds.
+    await eventually('the operator binds view', async () => {
+      const answer = await bind('viewer', 'view');
+      if (answer.status === 201) return true;
+      refused(answer, 'guardrail-no-rbac-escalation', 'aggregated-roles-fed-by-guarded-labels');
+      return false;
+    }, 30_000);
+
+    const labelled = (name: string, rules: unknown[]): unknown => ({ apiVersion: RBAC, kind: 'ClusterRole', metadata: { name, labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } }, rules });
+    const createRole = (body: unknown): Promise<Answer> => asOperator('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', body);
+    const readWidgets = { apiGroups: ['widgets.example.com'], resources: ['widgets'], verbs: ['get', 'list', 'watch'] };
+    refused(await createRole(labelled(injected, [readWidgets, { apiGroups: ['widgets.example.com'], resources: ['widgets'], verbs: ['delete'] }])), 'guardrail-no-escalating-roles', 'no-rules-injected-into-aggregated-roles');
+    refused(await createRole(labelled(injected, [readWidgets, { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }])), 'guardrail-no-escalating-roles', 'no-rules-injected-into-aggregated-roles');
+    expect(await suture.client.find({ apiVersion: RBAC, kind: 'ClusterRole', name: injected }), 'the refused role was not created').to.equal(undefined);
+    // What cert-manager's cert-manager-view does for its resources: read-only, aggregated into view by the controller.
+    const ok = await createRole(labelled(widgetsView, [readWidgets]));
+    expect(ok.status, ok.message).to.equal(201);
+    await eventually('view aggregates the read-only widgets rule', async () => (await rulesOf('view')).some((r) => r.resources?.includes('widgets') === true), 60_000);
+    expect((await rulesOf('view')).flatMap((r) => r.resources ?? [])).to.not.include('secrets');
+  });
+
+  it('refuses binding an aggregated role whose effective rules, filled by the aggregation controller, reach secrets', async () => {
+    // Set up by the admin (ungoverned): an aggregated role fed through an aggregate-to-* label, and a source granting
+    // secrets read. The operator may not bind it, whatever its name promises.
+    const key = `rbac.authorization.k8s.io/aggregate-to-${secretReader}`;
+    await suture.client.create({ apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: secretReader }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [key]: 'true' } }] }, rules: [] });
+    await suture.client.create({ apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: secretSource, labels: { [key]: 'true' } }, rules: [{ apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list'] }] });
+    await eventually('the aggregation controller filled the role', async () => (await rulesOf(secretReader)).some((r) => r.resources?.includes('secrets') === true), 60_000);
+    // Refused while Suture's cache holds it unfilled, then refused for its secrets: never allowed.
+    await eventually('the binding is refused for the secrets it reaches', async () => {
+      const answer = await bind('secret-reader', secretReader);
+      expect(answer.status, answer.message).to.equal(403);
+      return answer.message.includes('no-secrets-through-aggregated-roles');
+    }, 30_000);
+    refused(await bind('secret-reader', secretReader), 'guardrail-no-rbac-escalation', 'no-secrets-through-aggregated-roles');
   });
 
   it('refuses a pod that borrows a service account with cluster-wide rights, not only the operator’s own', async () => {

@@ -82,9 +82,25 @@ describe('examples/policies/guardrails.yaml (issue 9, item 9)', () => {
     const role = (kind: string, name: string, fields: Record<string, unknown>): KubeObject => object('rbac.authorization.k8s.io/v1', kind, kind === 'Role' ? `app/${name}` : name, fields);
     const wildVerbs = role('ClusterRole', 'wild-verbs', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['*'] }] });
     const wildResources = role('Role', 'wild-resources', { rules: [{ apiGroups: [''], resources: ['*'], verbs: ['get'] }] });
-    const aggregated = role('ClusterRole', 'aggregated', { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.example/aggregate': 'true' } }] }, rules: [] });
     const reader = role('ClusterRole', 'reader', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] });
-    const cluster = [wildVerbs, wildResources, aggregated, reader];
+    // Aggregated ClusterRoles as the cluster holds them: `rules` already filled by the clusterrole-aggregation controller.
+    const toView = { matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } };
+    const aggregatedRole = (name: string, rules: unknown[], selectors: unknown[] = [toView]): KubeObject =>
+      role('ClusterRole', name, { aggregationRule: { clusterRoleSelectors: selectors }, rules });
+    // Kubernetes' `view` (abridged): read-only, no secrets.
+    const view = aggregatedRole('view', [
+      { apiGroups: [''], resources: ['configmaps', 'endpoints', 'persistentvolumeclaims', 'pods', 'pods/log', 'services', 'serviceaccounts'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['cert-manager.io'], resources: ['certificates', 'issuers'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const grownWild = aggregatedRole('grown-wild', [...(view.rules as unknown[]), { apiGroups: ['apps'], resources: ['deployments'], verbs: ['*'] }]);
+    const grownSecrets = aggregatedRole('grown-secrets', [...(view.rules as unknown[]), { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }]);
+    const unguarded = aggregatedRole('unguarded', view.rules as unknown[], [{ matchLabels: { 'example.com/aggregate-to-reader': 'true' } }]);
+    const notGuardedByNotIn = aggregatedRole('not-in', view.rules as unknown[], [{ matchExpressions: [{ key: 'rbac.authorization.k8s.io/aggregate-to-view', operator: 'NotIn', values: ['false'] }] }]);
+    const guardedByExpression = aggregatedRole('by-expression', view.rules as unknown[], [{ matchExpressions: [{ key: 'rbac.authorization.k8s.io/aggregate-to-view', operator: 'In', values: ['true'] }] }]);
+    const unfilled = aggregatedRole('unfilled', []);
+    const cluster = [wildVerbs, wildResources, reader, view, grownWild, grownSecrets, unguarded, notGuardedByNotIn, guardedByExpression, unfilled];
+    const bindAs = (name: string, kind = 'RoleBinding'): Decision => judge(createRequest(binding({ kind: 'ClusterRole', name }, kind), operator), cluster);
 
     it('refuses edit as well as cluster-admin and admin', () => {
       for (const name of ['edit', 'admin', 'cluster-admin']) {
@@ -94,23 +110,96 @@ describe('examples/policies/guardrails.yaml (issue 9, item 9)', () => {
       }
     });
 
-    it("refuses binding any role that grants '*' (verbs or resources) or a ClusterRole with an aggregationRule; allows a plain role", () => {
+    it("refuses binding any role that grants '*' (verbs or resources); allows a plain role", () => {
       for (const [roleRef, kind] of [
         [{ kind: 'ClusterRole', name: 'wild-verbs' }, 'ClusterRoleBinding'],
         [{ kind: 'Role', name: 'wild-resources' }, 'RoleBinding'],
-        [{ kind: 'ClusterRole', name: 'aggregated' }, 'RoleBinding'],
       ] as const) {
         const d = judge(createRequest(binding(roleRef, kind), operator), cluster);
         expect(d.allowed, roleRef.name).to.equal(false);
-        expect(d.message).to.include('guardrail-no-rbac-escalation, invariant no-wildcard-or-aggregated-roles');
+        expect(d.message).to.include('guardrail-no-rbac-escalation, invariant no-wildcard-or-escalating-roles');
       }
-      expect(judge(createRequest(binding({ kind: 'ClusterRole', name: 'reader' }), operator), cluster).allowed).to.equal(true);
+      expect(bindAs('reader').allowed).to.equal(true);
+    });
+
+    it('allows binding the aggregated view (read-only, no secrets), in a namespace or cluster-wide, and one whose selector requires the label by expression', () => {
+      for (const [name, kind] of [['view', 'RoleBinding'], ['view', 'ClusterRoleBinding'], ['by-expression', 'RoleBinding']]) {
+        const d = bindAs(name ?? '', kind);
+        expect(d.allowed, `${name} ${kind}: ${d.message}`).to.equal(true);
+      }
+    });
+
+    it("judges an aggregated role by its effective rules: refuses one that has grown '*' or access to secrets", () => {
+      const wild = bindAs('grown-wild');
+      expect(wild.allowed).to.equal(false);
+      expect(wild.message).to.include('invariant no-wildcard-or-escalating-roles');
+      const secrets = bindAs('grown-secrets');
+      expect(secrets.allowed).to.equal(false);
+      expect(secrets.message).to.include('invariant no-secrets-through-aggregated-roles').and.include('grant access to secrets');
+    });
+
+    it('refuses binding an aggregated role fed by labels the pack does not guard, or not filled yet', () => {
+      for (const name of ['unguarded', 'not-in', 'unfilled']) {
+        const d = bindAs(name);
+        expect(d.allowed, name).to.equal(false);
+        expect(d.message).to.include('invariant aggregated-roles-fed-by-guarded-labels');
+      }
     });
 
     it('refuses creating a ClusterRole with an aggregationRule', () => {
-      const d = judge(createRequest(aggregated, operator));
+      const d = judge(createRequest(aggregatedRole('mine', []), operator));
       expect(d.allowed).to.equal(false);
       expect(d.message).to.include('no-aggregation');
+    });
+
+    describe('no rules injected into aggregated roles', () => {
+      const labelled = (name: string, rules: unknown[], labels: Record<string, string> = { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' }): KubeObject => ({
+        ...role('ClusterRole', name, { rules }),
+        metadata: { name, uid: `uid-${name}`, labels },
+      });
+      const readCertificates = { apiGroups: ['cert-manager.io'], resources: ['certificates', 'certificaterequests', 'issuers'], verbs: ['get', 'list', 'watch'] };
+
+      it('allows a ClusterRole aggregating to view with read-only rules on custom resources (cert-manager-view), created or updated', () => {
+        const certView = labelled('cert-manager-view', [readCertificates, { apiGroups: ['acme.cert-manager.io'], resources: ['challenges', 'orders'], verbs: ['get', 'list', 'watch'] }], {
+          'rbac.authorization.k8s.io/aggregate-to-view': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+        });
+        const created = judge(createRequest(certView, operator), cluster);
+        expect(created.allowed, created.message).to.equal(true);
+        const updated = judge(updateRequest(certView, { ...certView, rules: [readCertificates] }, operator), [...cluster, certView]);
+        expect(updated.allowed, updated.message).to.equal(true);
+      });
+
+      it('refuses one with write verbs, access to secrets, a connect-style subresource, a wildcard resource or nonResourceURLs', () => {
+        const bad: [string, Record<string, unknown>][] = [
+          ['delete', { apiGroups: ['cert-manager.io'], resources: ['certificates'], verbs: ['get', 'delete'] }],
+          ['secrets', { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }],
+          ['proxy', { apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get'] }],
+          ['exec', { apiGroups: [''], resources: ['pods/exec'], verbs: ['get'] }],
+          ['scale-all', { apiGroups: ['apps'], resources: ['*/scale'], verbs: ['get'] }],
+          ['urls', { nonResourceURLs: ['/metrics'], verbs: ['get'] }],
+        ];
+        for (const [label, rule] of bad) {
+          for (const key of ['aggregate-to-view', 'aggregate-to-edit', 'aggregate-to-admin', 'aggregate-to-anything']) {
+            const d = judge(createRequest(labelled(`inject-${label}`, [readCertificates, rule], { [`rbac.authorization.k8s.io/${key}`]: 'true' }), operator), cluster);
+            expect(d.allowed, `${label} ${key}`).to.equal(false);
+            expect(d.message).to.include('guardrail-no-escalating-roles, invariant no-rules-injected-into-aggregated-roles');
+          }
+        }
+      });
+
+      it('refuses labelling an existing writing role for aggregation; allows writing roles, and namespaced Roles, without the label', () => {
+        const writer = labelled('writer', [{ apiGroups: ['cert-manager.io'], resources: ['certificates'], verbs: ['create', 'delete'] }], { app: 'cert-manager' });
+        expect(judge(createRequest(writer, operator), cluster).allowed).to.equal(true);
+        const relabelled = { ...writer, metadata: { ...writer.metadata, labels: { app: 'cert-manager', 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } } };
+        const d = judge(updateRequest(writer, relabelled, operator), [...cluster, writer]);
+        expect(d.allowed).to.equal(false);
+        expect(d.message).to.include('no-rules-injected-into-aggregated-roles');
+        const namespaced = { ...role('Role', 'ns-writer', { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] }) };
+        const labelledRole = { ...namespaced, metadata: { ...namespaced.metadata, labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } } };
+        expect(judge(createRequest(labelledRole, operator), cluster).allowed, 'aggregation selects ClusterRoles only').to.equal(true);
+      });
     });
   });
 
