@@ -1,3 +1,4 @@
+import { evaluate } from '@marcbachmann/cel-js';
 import { expect } from 'chai';
 import { BUDGET_LABEL, budgetConfigMapName } from '../../../../src/admission/budgets.js';
 import { FLOOR_LABEL, floorConfigMapName } from '../../../../src/admission/floors.js';
@@ -74,5 +75,25 @@ describe('core/generate/self-protection', () => {
         expect(expression).to.contain(`['suture.dev/budget', 'suture.dev/floor'].exists(k, k in ${o}.metadata.labels)`);
       }
     }
+  });
+
+  it('the match condition, evaluated (cel-js; the API server itself in test/integration/self-protection.test.ts): state by prefix or label, new or old object', () => {
+    const spec = buildSelfProtectionPolicy(config).spec as { matchConditions: { expression: string }[] };
+    const expression = spec.matchConditions[0]?.expression ?? '';
+    const cm = (name: string, labels?: Record<string, string>): object => ({ metadata: { name, ...(labels === undefined ? {} : { labels }) } });
+    const matched = (resource: string, object: object | null, oldObject: object | null, group = ''): unknown => evaluate(expression, { request: { resource: { group, version: 'v1', resource } }, object, oldObject });
+    const cases: [string, unknown, boolean][] = [
+      ['CREATE of a lookalike by name, no label', matched('configmaps', cm(floorConfigMapName('next')), null), true],
+      ['CREATE of a budget lookalike by name', matched('configmaps', cm(budgetConfigMapName('next')), null), true],
+      ['CREATE under another name with the budget label (any value)', matched('configmaps', cm('notes', { [BUDGET_LABEL]: 'false' }), null), true],
+      ['UPDATE stripping the floor label of a ConfigMap under another name', matched('configmaps', cm('notes', {}), cm('notes', { [FLOOR_LABEL]: 'true' })), true],
+      ['DELETE of a floor ConfigMap (no new object)', matched('configmaps', null, cm(floorConfigMapName('db'), { [FLOOR_LABEL]: 'true' })), true],
+      ['CREATE of an unrelated ConfigMap', matched('configmaps', cm('notes', { app: 'x' }), null), false],
+      ['DELETE of kube-root-ca.crt', matched('configmaps', null, cm('kube-root-ca.crt')), false],
+      ['a name that only contains the prefix', matched('configmaps', cm('x-suture-floor-y'), null), false],
+      ['any other resource the rules match by name', matched('secrets', null, cm('suture-webhook-cert')), true],
+      ['a cluster-scoped one', matched('validatingwebhookconfigurations', cm('suture'), cm('suture'), 'admissionregistration.k8s.io'), true],
+    ];
+    for (const [what, got, want] of cases) expect(got, what).to.equal(want);
   });
 });
