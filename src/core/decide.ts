@@ -129,9 +129,33 @@ function matchedBy(policy: CompiledPolicy, groups: readonly Affected[][], snapsh
     const verdicts = policy.match.map((sel) => selectorGroupVerdict(sel, first.before ?? first.object, snapshot));
     if (verdicts.every((v) => v === 'none')) continue;
     const whole = verdicts.includes('all');
-    for (const a of group) if (policy.operations.includes(a.effect) && (whole || entryMatches(policy, a, snapshot))) out.push(a);
+    for (const a of group) if (takesEffect(policy, a) && (whole || entryMatches(policy, a, snapshot))) out.push(a);
   }
   return out;
+}
+
+/**
+ * Whether the policy's operations take in the entry: its effect; and a change in a pod's readiness (impact.ts) also
+ * for a policy that judges DELETE, since it lowers a floor like a removal (readinessViews keeps it to the floors).
+ */
+function takesEffect(policy: CompiledPolicy, a: Affected): boolean {
+  return policy.operations.includes(a.effect) || (a.readiness !== undefined && policy.operations.includes('DELETE'));
+}
+
+/**
+ * The policy as it binds a governed requester. Where it took in a change of a pod's readiness only because it judges
+ * DELETE (takesEffect), only its minAvailable invariants see that change: its other invariants see the operations
+ * they name.
+ */
+function readinessViews(policy: CompiledPolicy, matched: Affected[]): { policy: CompiledPolicy; matched: Affected[] }[] {
+  if (policy.operations.includes('UPDATE') || !matched.some((a) => a.readiness !== undefined)) return [{ policy, matched }];
+  const floors = policy.invariants.filter((i) => i.kind === 'minAvailable');
+  const others = policy.invariants.filter((i) => i.kind !== 'minAvailable');
+  const rest = matched.filter((a) => a.readiness === undefined);
+  const views: { policy: CompiledPolicy; matched: Affected[] }[] = [];
+  if (others.length > 0 && rest.length > 0) views.push({ policy: { ...policy, invariants: others }, matched: rest });
+  if (floors.length > 0) views.push({ policy: { ...policy, invariants: floors }, matched });
+  return views;
 }
 
 // ------------------------------------------------------------------------------------------------ stage: invariants
@@ -250,7 +274,7 @@ function viewsFor(policy: CompiledPolicy, ctx: RequestContext): { binds: boolean
   if (!binds && ctx.governed && serviceAccountOf(ctx.request.userInfo) !== undefined) return { binds, views: [] };
   const all = relevantMatches(policy, matchedFor(policy, ctx), ctx);
   if (all.length === 0) return { binds, views: [] };
-  return { binds, views: binds ? [{ policy, matched: all }] : effectView(policy, all) };
+  return { binds, views: binds ? readinessViews(policy, all) : effectView(policy, all) };
 }
 
 function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {

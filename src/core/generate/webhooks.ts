@@ -172,13 +172,13 @@ function addEviction(table: RuleTable): void {
  * Controllers act on what a request configures (core/impact.ts): an HPA sets its target's replicas, and a removed pod
  * lowers its workload's ready count. So wherever removals or floors are judged, HPAs reach Suture, and pod deletes
  * wherever a floor is. A pod's status write can make it unready (judged like its removal) or ready (refused where a
- * floor counts it): pods/status wherever a floor judges updates (impact.ts readinessChange).
+ * floor counts it): pods/status wherever a floor is (impact.ts readinessChange).
  */
 function addControllerEffects(table: RuleTable, inputs: WebhookInputs, deletes: boolean): void {
   const floors = inputs.policies.filter((p) => guardsEffects(p).floor);
   if (deletes || floors.length > 0) add(table, 'autoscaling', 'horizontalpodautoscalers', ['CREATE', 'UPDATE']);
   if (floors.length > 0) add(table, '', 'pods', ['DELETE']);
-  if (floors.some((p) => policyOperations(p).includes('UPDATE'))) add(table, '', 'pods/status', ['UPDATE']);
+  if (floors.some((p) => policyOperations(p).some((op) => op === 'UPDATE' || op === 'DELETE'))) add(table, '', 'pods/status', ['UPDATE']);
 }
 
 /** The rules of the governed validating webhook. */

@@ -307,6 +307,26 @@ describe('core/controllers: pod readiness a governed identity writes (issue 9, f
     }
   });
 
+  it('a floor that judges DELETE only judges readiness too, and its other invariants do not see the status write', () => {
+    // Found by the long randomised safety test (seed 905462308): the pods floor `cache-quorum` (operations: [DELETE])
+    // let an operator make a ready pod unready, then counted it out, and an eviction took the floor to 1.
+    const deleteOnly = compiled('cache-like', {
+      match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'rabbit' } } }],
+      operations: ['DELETE'],
+      invariants: [
+        { name: 'two-ready', minAvailable: { count: 2 } },
+        { name: 'only-deletes-seen', expression: 'object == null' },
+      ],
+    });
+    const second = judge(statusWrite(p1, withReady(p1, 'False')), [rabbit, withReady(p0, 'False'), p1, p2], [deleteOnly]);
+    expect(second.allowed).to.equal(false);
+    expect(second.message).to.include('two-ready').and.include('at 1 (2 now)').and.not.include('only-deletes-seen');
+    const first = judge(statusWrite(p0, withReady(p0, 'False')), [rabbit, ...ready], [deleteOnly]);
+    expect(first.allowed, first.message).to.equal(true);
+    const starting = withReady(p1, 'False');
+    expect(judge(statusWrite(starting, withReady(starting, 'True')), [rabbit, p0, starting, p2], [deleteOnly]).allowed).to.equal(false);
+  });
+
   it('a phase of Failed or Succeeded takes a pod out of the count as well', () => {
     const failed = withStatus(p1, { phase: 'Failed', conditions: [{ type: 'Ready', status: 'True' }] });
     expect(judge(statusWrite(p1, failed), [rabbit, withReady(p0, 'False'), p1, p2], [floor]).allowed).to.equal(false);

@@ -156,6 +156,14 @@ describe('core/generate/webhooks', () => {
     ]);
   });
 
+  it('a floor that judges DELETE only brings pod status writes too (a pod made unready lowers it like a removal)', () => {
+    const podFloor = policy('pod-floor', { match: [{ apiGroups: [''], kinds: ['Pod'], namespaces: ['mq'] }], operations: ['DELETE'], invariants: [{ name: 'two', minAvailable: { count: 2 } }] });
+    const statusRules = validatingRules({ policies: [podFloor], leases: [], catalog }).filter((r) => r.resources.includes('pods/status'));
+    expect(statusRules.map((r) => r.operations)).to.deep.equal([['UPDATE']]);
+    // Without a floor, pod status writes stay out.
+    expect(validatingRules({ policies: [protectPvcs], leases: [], catalog }).flatMap((r) => r.resources)).to.not.include('pods/status');
+  });
+
   it('a policy without kinds reaches every resource', () => {
     const any = policy('any', { match: [{ namespaces: ['prod'] }], operations: ['CREATE'] });
     expect(validatingRules({ policies: [any], leases: [], catalog })).to.deep.equal([{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE'], resources: ['*/*'], scope: '*' }]);
