@@ -13,7 +13,9 @@
 // eviction removes its pod). Two more webhooks, each with tight rules and matchConditions:
 //  - `identities.suture.dev`: governed identities creating or empowering an ungoverned one (anything that runs or
 //    authenticates as a service account of an exempt namespace, bindings to exempt subjects); only requests into
-//    exempt namespaces and RBAC bindings reach it;
+//    exempt namespaces and RBAC bindings reach it. It asks the same /validate, which takes the whole decision, so
+//    `validate.suture.dev` leaves these requests to it (matchCondition `not-for-identities`): each request reaches
+//    at most one governed validating webhook, and is decided, counted and budgeted once;
 //  - `effects.suture.dev`: the effect is guarded whoever performs it. DELETE (and evictions, and replica reductions
 //    for floors) of the objects a `protect` or `minAvailable` policy matches, from every requester that is not governed
 //    (the garbage collector, the namespace controller, workload controllers, admins, impersonated identities, and the
@@ -390,11 +392,40 @@ function matchConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCon
   return [{ name: 'governed-identity', expression: governedExpression(inputs, config.exemptNamespaces) }, ...exemptConditions(config)];
 }
 
+/** What the identities webhook sees besides its rules: writes into an exempt namespace, and RBAC bindings anywhere. */
+function identityScope(config: WebhookConfig): string {
+  return `request.namespace in ${celList(config.exemptNamespaces)} || request.resource.resource in ['clusterrolebindings', 'rolebindings']`;
+}
+
 /** Identities: only writes into an exempt namespace, and RBAC bindings anywhere (their subjects may be exempt). */
 function identityConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCondition[] {
-  const exempt = celList(config.exemptNamespaces);
-  const scope = `request.namespace in ${exempt} || request.resource.resource in ['clusterrolebindings', 'rolebindings']`;
-  return [...matchConditions(inputs, config), { name: 'into-exempt-namespace-or-binding', expression: scope }];
+  return [...matchConditions(inputs, config), { name: 'into-exempt-namespace-or-binding', expression: identityScope(config) }];
+}
+
+/** The identities webhook's rules (RUNS_AS) as CEL on the request: group, resource, subresource and operation. */
+function identityRulesCel(): string {
+  const clauses = RUNS_AS.flatMap((r) => {
+    const bySubresource = new Map<string, string[]>();
+    for (const resource of r.resources) {
+      const [main = resource, sub = ''] = resource.split('/');
+      bySubresource.set(sub, [...(bySubresource.get(sub) ?? []), main]);
+    }
+    return [...bySubresource].map(([sub, mains]) => {
+      const subresource = sub === '' ? `!${SUBRESOURCE}` : `(has(request.subResource) && request.subResource == ${celString(sub)})`;
+      return `(request.resource.group == ${celString(r.group)} && request.resource.resource in ${celList(mains)} && ${subresource} && request.operation in ${celList(r.ops)})`;
+    });
+  });
+  return `(${clauses.join(' || ')})`;
+}
+
+/**
+ * validate.suture.dev: governed identities, but not what identities.suture.dev receives (its rules and its scope):
+ * that webhook takes the same whole decision, and one request must be decided once (not twice in parallel, each
+ * recording, counting and spending budgets). The scope is tested after the rules, whose fields every request has
+ * (`request.namespace` is absent on cluster-scoped requests: `false && error` is false in CEL).
+ */
+function validateConditions(inputs: WebhookInputs, config: WebhookConfig): MatchCondition[] {
+  return [...matchConditions(inputs, config), { name: 'not-for-identities', expression: `!(${identityRulesCel()} && (${identityScope(config)}))` }];
 }
 
 const SUBRESOURCE = "(has(request.subResource) && request.subResource != '')";
@@ -531,7 +562,7 @@ export function buildWebhookConfigurations(inputs: WebhookInputs, config: Webhoo
       kind: 'ValidatingWebhookConfiguration',
       metadata: metadata(config),
       webhooks: [
-        governedWebhook(VALIDATE_WEBHOOK, validatingRules(inputs), governed, config),
+        governedWebhook(VALIDATE_WEBHOOK, validatingRules(inputs), validateConditions(inputs, config), config),
         governedWebhook(IDENTITIES_WEBHOOK, identityRules(), identityConditions(inputs, config), config),
         governedWebhook(EFFECTS_WEBHOOK, effects.rules, effectConditions(inputs, config, effects.targets), config),
         objectsWebhook(config),

@@ -1,3 +1,4 @@
+import { evaluate } from '@marcbachmann/cel-js';
 import { expect } from 'chai';
 import type { SutureLease, SuturePolicy, SuturePolicySpec } from '../../../../src/api/types.js';
 import { kindCatalog } from '../../../../src/core/generate/kinds.js';
@@ -105,6 +106,41 @@ describe('core/generate/webhooks', () => {
     for (const h of hooks.filter((x) => x.name !== 'objects.suture.dev')) expect(h.namespaceSelector).to.deep.equal({});
   });
 
+  it('validate and identities never both receive a request: validate leaves identities its rules and scope (one decision per request)', () => {
+    type Hook = { name: string; rules?: { apiGroups: string[]; operations: string[]; resources: string[] }[]; matchConditions?: { name: string; expression: string }[] };
+    const hooks = buildWebhookConfigurations(full, inCluster).validating['webhooks'] as Hook[];
+    const hook = (name: string): Hook => hooks.find((h) => h.name === name) ?? expect.fail(name);
+    const validate = hook('validate.suture.dev');
+    const identities = hook('identities.suture.dev');
+    const ruled = (h: Hook, r: { group: string; resource: string; sub?: string; op: string }): boolean =>
+      (h.rules ?? []).some((x) => (x.apiGroups.includes(r.group) || x.apiGroups.includes('*')) && x.operations.includes(r.op) && x.resources.some((res) => res === '*/*' || res === (r.sub === undefined ? r.resource : `${r.resource}/${r.sub}`) || (res === '*' && r.sub === undefined)));
+    // The API server's CEL: a field the request lacks (namespace of a cluster-scoped request) is an error, which fails the
+    // webhook call unless the expression short-circuits around it, as these must.
+    const conditionsHold = (h: Hook, request: Record<string, unknown>): boolean => (h.matchConditions ?? []).every((c) => evaluate(c.expression, { request }) === true);
+    const operator = { username: 'system:serviceaccount:db:operator', groups: ['system:serviceaccounts'] };
+    const cases: [string, { group: string; resource: string; sub?: string; op: string; namespace?: string }, 'identities' | 'validate'][] = [
+      ['ClusterRoleBinding create', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', op: 'CREATE' }, 'identities'],
+      ['RoleBinding update in db', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', op: 'UPDATE', namespace: 'db' }, 'identities'],
+      ['Pod create in kube-system', { group: '', resource: 'pods', op: 'CREATE', namespace: 'kube-system' }, 'identities'],
+      ['token of a kube-system service account', { group: '', resource: 'serviceaccounts', sub: 'token', op: 'CREATE', namespace: 'kube-system' }, 'identities'],
+      ['ephemeral container in kube-system', { group: '', resource: 'pods', sub: 'ephemeralcontainers', op: 'UPDATE', namespace: 'kube-system' }, 'identities'],
+      ['Deployment update in suture-system', { group: 'apps', resource: 'deployments', op: 'UPDATE', namespace: 'suture-system' }, 'identities'],
+      ['Deployment scale in suture-system', { group: 'apps', resource: 'deployments', sub: 'scale', op: 'UPDATE', namespace: 'suture-system' }, 'validate'],
+      ['Deployment update in db', { group: 'apps', resource: 'deployments', op: 'UPDATE', namespace: 'db' }, 'validate'],
+      ['Role create in db', { group: 'rbac.authorization.k8s.io', resource: 'roles', op: 'CREATE', namespace: 'db' }, 'validate'],
+      ['ClusterRole create', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', op: 'CREATE' }, 'validate'],
+      ['Secret delete in kube-system', { group: '', resource: 'secrets', op: 'DELETE', namespace: 'kube-system' }, 'validate'],
+      ['Namespace delete', { group: '', resource: 'namespaces', op: 'DELETE' }, 'validate'],
+    ];
+    for (const [what, r, expected] of cases) {
+      const request = { userInfo: operator, operation: r.op, resource: { group: r.group, version: 'v1', resource: r.resource }, ...(r.sub === undefined ? {} : { subResource: r.sub }), ...(r.namespace === undefined ? {} : { namespace: r.namespace }) };
+      const toIdentities = ruled(identities, r) && conditionsHold(identities, request);
+      expect(toIdentities, what).to.equal(expected === 'identities');
+      if (expected === 'identities') expect(conditionsHold(validate, request), `${what}: validate leaves it to identities`).to.equal(false);
+      else expect(conditionsHold(validate, request), `${what}: validate's conditions hold`).to.equal(true);
+    }
+  });
+
   it('effects webhook: removals (and floor reductions) of what protect and floors match, from everyone not governed', () => {
     const floor = policy('floor', { match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], namespaces: ['db'], selector: { matchLabels: { app: 'pg' } } }], operations: ['DELETE', 'UPDATE'], invariants: [{ name: 'two', minAvailable: { count: 2 } }] });
     const { rules, targets } = effectTargets({ policies: [protectPvcs, floor, widgets], leases: [lease], catalog });
@@ -136,7 +172,7 @@ describe('core/generate/webhooks', () => {
     const target = effects?.matchConditions.find((c) => c.name === 'protected-target')?.expression ?? '';
     expect(target).to.include("(request.resource.group == 'apiextensions.k8s.io' && request.resource.resource == 'customresourcedefinitions' && oldObject.spec.group == 'example.com'");
     // The governed webhook still leaves the exempt users and groups out.
-    expect(hooks.find((h) => h.name === 'validate.suture.dev')?.matchConditions.map((c) => c.name)).to.deep.equal(['governed-identity', 'not-exempt-user', 'not-exempt-group']);
+    expect(hooks.find((h) => h.name === 'validate.suture.dev')?.matchConditions.map((c) => c.name)).to.deep.equal(['governed-identity', 'not-exempt-user', 'not-exempt-group', 'not-for-identities']);
   });
 
   it('effects webhook: no rules when no policy protects or floors anything', () => {
