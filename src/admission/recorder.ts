@@ -2,9 +2,13 @@
 // validating decision is kept in a bounded log for `kubectl suture explain <id>`, counted in
 // suture_decisions_total{verdict,policy}, and — when it denied, warned or audited — written as Events on the policy
 // or lease and on the target object, and counted in the policy's status.
+// The metric and the status count alike (docs/operations.md, What the counts count): one request a policy denied is
+// one denial of that policy, however many of its invariants it broke; each policy with its own verdict (a Warn policy
+// broken by a request another policy denied counts a warning, not a denial); dry runs change nothing and count in
+// neither (they are in the decision log and in suture_admission_duration_seconds).
 import type { KubeObject } from '../api/types.js';
 import { API_VERSION } from '../api/constants.js';
-import type { AdmissionRequest, Decision } from '../core/types.js';
+import type { AdmissionRequest, Decision, Verdict } from '../core/types.js';
 import { describeRequest } from '../core/decide.js';
 import { EventTypes, type EventRecorder } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -86,6 +90,24 @@ function leaseRef(namespaced: string): KubeObject {
   return { apiVersion: API_VERSION, kind: 'SutureLease', metadata: { namespace: namespace ?? '', name: name ?? '' } };
 }
 
+const RANK: Record<Verdict, number> = { allow: 0, audit: 1, warn: 2, error: 3, deny: 4 };
+/** The verdicts a policy's status counts (denied, warned, audited). */
+const COUNTED: ReadonlySet<Verdict> = new Set(['deny', 'warn', 'audit']);
+
+/**
+ * What the decision did for each policy it names, once per policy: the strongest of that policy's own violations
+ * (Deny, Warn, Audit; a Deny in a decision that could not be taken is `error`).
+ */
+export function policyVerdicts(decision: Decision): Map<string, Verdict> {
+  const out = new Map<string, Verdict>();
+  for (const v of decision.violations) {
+    const own: Verdict = v.enforcement === 'Deny' ? (decision.verdict === 'error' ? 'error' : 'deny') : v.enforcement === 'Warn' ? 'warn' : 'audit';
+    const before = out.get(v.policy);
+    if (before === undefined || RANK[own] > RANK[before]) out.set(v.policy, own);
+  }
+  return out;
+}
+
 export class DecisionRecorder {
   readonly log: DecisionLog;
 
@@ -97,23 +119,22 @@ export class DecisionRecorder {
     const at = this.deps.now().toISOString();
     const summary = describeRequest(request);
     this.log.add({ id: decision.id, at, subject: request.userInfo.username, request: summary, dryRun: request.dryRun === true, decision });
-    const policies = [...new Set(decision.violations.map((v) => v.policy))];
-    for (const policy of policies.length > 0 ? policies : ['']) this.deps.metrics.decisions.inc({ verdict: decision.verdict, policy });
     if (request.dryRun === true) return;
+    const verdicts = policyVerdicts(decision);
+    if (verdicts.size === 0) this.deps.metrics.decisions.inc({ verdict: decision.verdict, policy: '' });
+    for (const [policy, verdict] of verdicts) this.deps.metrics.decisions.inc({ verdict, policy });
     for (const name of decision.exceptionsUsed) this.deps.counters.useException(name, at);
     if (decision.verdict === 'allow' || decision.verdict === 'error') return;
-    this.explainOnObjects(request, decision, { at, summary });
+    this.explainOnObjects(request, decision, { at, summary }, verdicts);
   }
 
-  private explainOnObjects(request: AdmissionRequest, decision: Decision, when: { at: string; summary: string }): void {
+  private explainOnObjects(request: AdmissionRequest, decision: Decision, when: { at: string; summary: string }, verdicts: ReadonlyMap<string, Verdict>): void {
     const type = decision.allowed ? EventTypes.Normal : EventTypes.Warning;
     const reason = decision.verdict === 'deny' ? 'Denied' : decision.verdict === 'warn' ? 'Warned' : 'Audited';
     const event = { type, reason, message: decision.message, action: 'Admit' };
-    const verdict = decision.verdict as 'deny' | 'warn' | 'audit';
-    for (const v of decision.violations) {
-      this.deps.counters.countPolicyDecision(v.policy, verdict, { at: when.at, subject: request.userInfo.username, request: when.summary, decisionId: decision.id });
-    }
-    for (const policy of new Set(decision.violations.map((v) => v.policy))) this.deps.events.record(policyRef(policy), event);
+    const record = { at: when.at, subject: request.userInfo.username, request: when.summary, decisionId: decision.id };
+    for (const [policy, verdict] of verdicts) if (COUNTED.has(verdict)) this.deps.counters.countPolicyDecision(policy, verdict as 'deny' | 'warn' | 'audit', record);
+    for (const policy of verdicts.keys()) this.deps.events.record(policyRef(policy), event);
     for (const lease of new Set(decision.leaseViolations.map((v) => v.lease))) this.deps.events.record(leaseRef(lease), event);
     const target = targetOf(request);
     if (target?.metadata.name !== undefined) this.deps.events.record(target, event);
