@@ -345,6 +345,11 @@ export interface WriteOptions {
   fieldManager?: string;
 }
 
+export interface PatchStatusOptions extends WriteOptions {
+  /** Patch only this version of the object: the API server answers 409 Conflict when it changed meanwhile. */
+  resourceVersion?: string;
+}
+
 export interface ApplyOptions extends WriteOptions {
   /** Take over fields other managers own. Default false: a conflict is an error. */
   force?: boolean;
@@ -370,8 +375,8 @@ export interface ObjectClient {
   apply<T extends KubeObject>(object: T, options?: ApplyOptions): Promise<T>;
   /** JSON merge patch (RFC 7386). */
   mergePatch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: object, options?: WriteOptions): Promise<T>;
-  /** Merge patch of the status subresource. */
-  patchStatus<T extends KubeObject = KubeObject>(ref: ObjectRef, status: unknown, options?: WriteOptions): Promise<T>;
+  /** Merge patch of the status subresource (of one resourceVersion, when given). */
+  patchStatus<T extends KubeObject = KubeObject>(ref: ObjectRef, status: unknown, options?: PatchStatusOptions): Promise<T>;
   /** Deletes; resolves false when the object was already gone. */
   delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean>;
 }
@@ -457,13 +462,14 @@ class KubeObjectClient implements ObjectClient {
     );
   }
 
-  patchStatus<T extends KubeObject>(ref: ObjectRef, status: unknown, options?: WriteOptions): Promise<T> {
+  patchStatus<T extends KubeObject>(ref: ObjectRef, status: unknown, options?: PatchStatusOptions): Promise<T> {
+    const precondition = options?.resourceVersion === undefined ? {} : { metadata: { resourceVersion: options.resourceVersion } };
     return attempt(describe('patch status of', ref), async () =>
       this.api.request<T>({
         method: 'PATCH',
         path: await this.api.objectPath(ref, 'status'),
         query: writeQuery(options, this.fieldManager),
-        body: { status },
+        body: { ...precondition, status },
         contentType: PatchStrategy.MergePatch,
       }),
     );

@@ -8,7 +8,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
-import type { ExchangeRequest } from '../../src/kube/client.js';
+import { createStores } from '../../src/controller/reconcilers/index.js';
+import { StatusFlusher } from '../../src/controller/reconcilers/flush.js';
+import { type ExchangeRequest, createObjectClient } from '../../src/kube/client.js';
+import { createMemoryLogger } from '../../src/observability/logger.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { getFromSuture } from '../controlplane/suture-process.js';
 import { cluster } from './cluster.js';
 import { WEBHOOK_CONFIGURATIONS, startSutureReplicas, type SutureReplicas } from './suture-process.js';
@@ -44,7 +48,8 @@ describe('policy status counts and suture_decisions_total agree: one denied requ
   const bindings = uniqueName('counts-bindings');
   const careful = uniqueName('counts-careful');
   const keep = uniqueName('counts-keep');
-  const policies = [bindings, careful, keep];
+  const raced = uniqueName('counts-raced');
+  const policies = [bindings, careful, keep, raced];
 
   before(async function () {
     this.timeout(200_000);
@@ -71,6 +76,8 @@ describe('policy status counts and suture_decisions_total agree: one denied requ
       },
     });
     await c.create({ ...POLICY, metadata: { name: careful }, spec: { match, operations: ['CREATE', 'UPDATE'], enforcement: 'Warn', invariants: [{ name: 'named-for-review', expression: "!object.metadata.name.startsWith('root')", message: 'bindings named root-* are reviewed' }] } });
+    // Its status is where the next test's two flushers race (it is never broken by a request).
+    await c.create({ ...POLICY, metadata: { name: raced }, spec: { match: [{ apiGroups: [''], kinds: ['ConfigMap'], namespaces: [work], namePrefixes: ['raced-'] }], operations: ['DELETE'], invariants: [{ name: 'kept', protect: {} }] } });
     await c.create({ ...POLICY, metadata: { name: keep }, spec: { match: [{ apiGroups: [''], kinds: ['ConfigMap'], namespaces: [work], namePrefixes: ['keep-'] }], operations: ['DELETE'], invariants: [{ name: 'kept', protect: {} }] } });
     for (const name of policies) await eventually(`SuturePolicy ${name} Ready`, async () => (await c.find<Policy>({ ...POLICY, name }))?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false, 30_000);
     await eventually('validate.suture.dev intercepts RoleBinding creates and ConfigMap deletes', async () => {
@@ -124,5 +131,22 @@ describe('policy status counts and suture_decisions_total agree: one denied requ
     expect((await status(bindings))?.decisions).to.deep.include({ denied: 1, warned: 0, audited: 0 });
     expect((await status(careful))?.decisions).to.deep.include({ denied: 0, warned: 1, audited: 0 });
     expect((await status(keep))?.decisions).to.deep.include({ denied: 2, warned: 0, audited: 0 });
+  });
+
+  it('two replicas flushing the same policy at the same moment lose no count (each patches the version it read; a conflict is taken again)', async () => {
+    const logger = createMemoryLogger();
+    // Two replicas' stores and flushers (the informers are not started: only the counts are used), each its own client.
+    const replicas = [0, 1].map(() => {
+      const stores = createStores({ kubeConfig: admin, logger });
+      return { stores, flusher: new StatusFlusher({ client: createObjectClient(admin), policies: stores.policies, exceptions: stores.exceptions, logger, clock: systemClock }) };
+    });
+    const rounds = 8;
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, r] of replicas.entries()) r.stores.policies.countPolicyDecision(raced, 'deny', { at: new Date().toISOString(), subject: `replica-${i}`, request: `DELETE ConfigMap ${work}/raced-${round}`, decisionId: `d-${round}-${i}` });
+      await Promise.all(replicas.map((r) => r.flusher.flush()));
+    }
+    for (const r of replicas) expect(r.stores.policies.takeDecisions().size, 'nothing left unwritten').to.equal(0);
+    const decisions = (await suture.client.find<Policy>({ ...POLICY, name: raced }))?.status?.decisions;
+    expect(decisions).to.deep.include({ denied: 2 * rounds, warned: 0, audited: 0 });
   });
 });

@@ -1,11 +1,11 @@
 // Writes the counts the admission handler reported (policy decisions, exception uses) into status, periodically and
 // not on every request. Runs on EVERY replica: each adds its own counts to what status says. Each write reads the
-// object fresh and patches right away; two replicas flushing the same object within that moment may lose one
-// increment (the counts are for people reading status, not for enforcement — budgets have their own ledger).
+// object fresh and patches that resourceVersion only: when another replica (or a reconciler) wrote meanwhile, the API
+// server answers Conflict and the write is taken again on the new version, so no replica's increment is lost.
 // Counts that cannot be written are kept for the next flush.
 import type { SutureExceptionStatus, SuturePolicyStatus } from '../../api/types.js';
 import type { ObjectClient } from '../../kube/client.js';
-import { isNotFound } from '../../kube/errors.js';
+import { isConflict, isNotFound } from '../../kube/errors.js';
 import { LogKeys } from '../../observability/keys.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
@@ -13,6 +13,8 @@ import { API_VERSION } from '../../api/constants.js';
 import type { DecisionDelta, ExceptionStore, ExceptionUses, PolicyStore } from './stores.js';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 30_000;
+/** Writes of one object's counts per flush when other writers keep changing it (then kept for the next flush). */
+const CONFLICT_ATTEMPTS = 5;
 
 export interface StatusFlusherDeps {
   client: ObjectClient;
@@ -84,15 +86,19 @@ export class StatusFlusher {
   /** True when written or when the object is gone (its counts go with it). */
   private async flushOne<S>(kind: 'SuturePolicy' | 'SutureException', name: string, patchOf: (status: S | undefined) => Record<string, unknown>): Promise<boolean> {
     const ref = { apiVersion: API_VERSION, kind, name };
-    try {
-      const current = await this.deps.client.find<{ apiVersion: string; kind: string; metadata: object; status?: S }>(ref);
-      if (current === undefined) return true;
-      await this.deps.client.patchStatus(ref, patchOf(current.status));
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return true;
-      this.deps.logger.warn(`Could not write counts to ${kind} status; keeping them for the next flush`, { [LogKeys.kind]: kind, [LogKeys.name]: name, [LogKeys.error]: error });
-      return false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const current = await this.deps.client.find<{ apiVersion: string; kind: string; metadata: { resourceVersion?: string }; status?: S }>(ref);
+        if (current === undefined) return true;
+        const { resourceVersion } = current.metadata;
+        await this.deps.client.patchStatus(ref, patchOf(current.status), resourceVersion === undefined ? {} : { resourceVersion });
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return true;
+        if (isConflict(error) && attempt < CONFLICT_ATTEMPTS) continue;
+        this.deps.logger.warn(`Could not write counts to ${kind} status; keeping them for the next flush`, { [LogKeys.kind]: kind, [LogKeys.name]: name, [LogKeys.error]: error });
+        return false;
+      }
     }
   }
 }

@@ -5,7 +5,7 @@
 // election, reconcilers, the certificate Secret); what the real API server answers is tested on the real control
 // plane (test/integration).
 import type { KubeObject } from '../../../src/api/types.js';
-import type { KubeList, ObjectClient, ObjectRef } from '../../../src/kube/client.js';
+import type { KubeList, ObjectClient, ObjectRef, PatchStatusOptions } from '../../../src/kube/client.js';
 import { objectKey } from '../../../src/kube/client.js';
 import { KubeError } from '../../../src/kube/errors.js';
 
@@ -90,9 +90,11 @@ export class MemoryObjects implements ObjectClient {
     });
   }
 
-  patchStatus<T extends KubeObject>(ref: ObjectRef, status: unknown): Promise<T> {
+  patchStatus<T extends KubeObject>(ref: ObjectRef, status: unknown, options?: PatchStatusOptions): Promise<T> {
     return this.write('status', ref, () => {
       const current = this.current(ref);
+      const rv = options?.resourceVersion;
+      if (rv !== undefined && rv !== current.metadata.resourceVersion) throw new KubeError('Conflict', `${keyOf(ref)} was modified`, { code: 409, reason: 'Conflict' });
       return this.store(mergePatch(current, { status }) as T, current);
     });
   }
