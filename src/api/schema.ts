@@ -409,9 +409,9 @@ export const SuturePolicyStatus = Strict(
     decisions: Type.Optional(
       Strict(
         {
-          denied: Type.Optional(Type.Integer({ minimum: 0, description: 'Requests denied by this policy.' })),
-          warned: Type.Optional(Type.Integer({ minimum: 0, description: 'Requests allowed with a warning by this policy.' })),
-          audited: Type.Optional(Type.Integer({ minimum: 0, description: 'Requests recorded by this policy in Audit mode.' })),
+          denied: Type.Optional(Type.Integer({ minimum: 0, description: 'Requests this policy denied: one per request, however many of its invariants it broke.' })),
+          warned: Type.Optional(Type.Integer({ minimum: 0, description: 'Requests this policy warned about, one per request (counted here even when another policy or a lease denied the request).' })),
+          audited: Type.Optional(Type.Integer({ minimum: 0, description: 'Requests this policy recorded in Audit mode, one per request.' })),
           lastDenied: Type.Optional(
             Strict(
               {
@@ -424,7 +424,7 @@ export const SuturePolicyStatus = Strict(
             ),
           ),
         },
-        { description: 'Counts of the decisions this policy took, added by every replica about every 30s (for people; two replicas writing at once may lose an increment).' },
+        { description: 'Counts of the requests this policy denied, warned about or audited, dry runs not counted: what suture_decisions_total{policy} counts, summed over the replicas and kept across restarts. Every replica adds its own counts about every 30s and when it stops.' },
       ),
     ),
   },
