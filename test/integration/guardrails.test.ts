@@ -97,8 +97,8 @@ describe('the guardrail pack on the real control plane (issue 9, item 9)', funct
 
   const refused = (answer: Answer, policy: string, invariant: string): void => {
     expect(answer.status, answer.message).to.equal(403);
-    // Bindings reach identities.suture.dev too; both webhooks ask /validate, which runs the whole pipeline, and the
-    // API server calls validating webhooks in parallel: whichever answers first names the rule.
+    // RoleBindings and ClusterRoleBindings go to identities.suture.dev instead of validate.suture.dev (its
+    // matchCondition not-for-identities); both ask /validate, which runs the whole pipeline, so either names the rule.
     expect(answer.message).to.match(/^admission webhook "(validate|identities)\.suture\.dev" denied the request/);
     expect(answer.message).to.include(policy).and.include(invariant);
   };
