@@ -32,6 +32,7 @@ import {
   podsRemovedByScaleDown,
   resolveOwner,
 } from './controllers.js';
+import { jsonEqual } from './json.js';
 import { describeObject, groupOf, objectKeyOf } from './snapshot.js';
 import type { AdmissionRequest, Affected, Impact, ObjectKey, Snapshot } from './types.js';
 
@@ -47,7 +48,7 @@ class Collector {
   /** Every pod removed, capped lists or not: their owners' ready counts drop. */
   readonly removedPods: KubeObject[] = [];
   /** The target pod, when the request changes whether it counts as available (Affected.readiness). */
-  readiness: { pod: KubeObject; change: 'lowered' | 'raised' } | undefined;
+  readiness: { pod: KubeObject; change: 'lowered' | 'raised' | 'relabelled' } | undefined;
   private readonly seen = new Set<string>();
   private readonly deleted = new Set<string>();
 
@@ -372,15 +373,17 @@ function impactOfUpdate(c: Collector, request: AdmissionRequest, snapshot: Snaps
 
 /**
  * Whether an update changes whether a pod counts as available: a status write setting its Ready condition or its
- * phase (the API server keeps a pod's status on any other update). Found by the randomised safety test: a pod marked
- * Ready by a governed identity before its kubelet did was counted, and an HPA capping its StatefulSet crossed a floor.
+ * phase (the API server keeps a pod's status on any other update), or new labels on an available pod, which can take
+ * it out of a floor that counts pods by label. Found by the randomised safety test: a pod marked Ready by a governed
+ * identity before its kubelet did was counted, and an HPA capping its StatefulSet crossed a floor.
  */
-function readinessChange(change: Affected): 'lowered' | 'raised' | undefined {
+function readinessChange(change: Affected): 'lowered' | 'raised' | 'relabelled' | undefined {
   if (change.before === undefined || !isKind(change.object, '', 'Pod')) return undefined;
   const was = isAvailablePod(change.before);
   const is = isAvailablePod(change.object);
-  if (was === is) return undefined;
-  return was ? 'lowered' : 'raised';
+  if (was !== is) return was ? 'lowered' : 'raised';
+  if (was && !jsonEqual(change.before.metadata.labels ?? {}, change.object.metadata.labels ?? {})) return 'relabelled';
+  return undefined;
 }
 
 /** What controllers do about a changed object: the pods (and PVCs) a scale-down removes; an HPA's scaling. */
@@ -432,7 +435,7 @@ function ownersOfRemovedPods(c: Collector, snapshot: Snapshot): void {
   };
   for (const pod of c.removedPods) count(pod, isAvailablePod(pod) ? 1 : 0);
   const readiness = c.readiness;
-  if (readiness !== undefined) count(readiness.pod, readiness.change === 'lowered' ? 1 : -1);
+  if (readiness !== undefined && readiness.change !== 'relabelled') count(readiness.pod, readiness.change === 'lowered' ? 1 : -1);
   for (const { owner, ready } of lost.values()) {
     if (c.has(owner)) continue;
     const entry: Affected = { object: withReadyLowered(owner, ready), before: owner, effect: 'UPDATE', via: 'its pods removed', statusOnly: true };

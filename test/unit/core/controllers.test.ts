@@ -327,6 +327,26 @@ describe('core/controllers: pod readiness a governed identity writes (issue 9, f
     expect(judge(statusWrite(starting, withReady(starting, 'True')), [rabbit, p0, starting, p2], [deleteOnly]).allowed).to.equal(false);
   });
 
+  it('relabelling a ready pod out of a label floor lowers it like a removal, whatever operations the floor judges', () => {
+    const deleteOnly = compiled('rabbit-pods-delete', {
+      match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'rabbit' } } }],
+      operations: ['DELETE'],
+      invariants: [{ name: 'two-ready', minAvailable: { count: 2 } }],
+    });
+    const relabelled = (p: KubeObject, app: string): KubeObject => labelled(p, { app });
+    const twoReady = [rabbit, withReady(p0, 'False'), p1, p2];
+    for (const policy of [podFloor, deleteOnly]) {
+      const d = judge(updateRequest(p1, relabelled(p1, 'elsewhere'), operator), twoReady, [policy]);
+      expect(d.allowed, policy.name).to.equal(false);
+      expect(d.message).to.include('at 1 (2 now)');
+      // A label that keeps the pod in the floor's selector lowers nothing; three ready, one may leave.
+      expect(judge(updateRequest(p1, labelled(p1, { app: 'rabbit', tier: 'x' }), operator), twoReady, [policy]).allowed, policy.name).to.equal(true);
+      expect(judge(updateRequest(p1, relabelled(p1, 'elsewhere'), operator), [rabbit, ...ready], [policy]).allowed, policy.name).to.equal(true);
+    }
+    // Ungoverned identities' relabels are not judged by floors (the effect guard judges removals).
+    expect(judge(updateRequest(p1, relabelled(p1, 'elsewhere'), saUser('kube-system', 'descheduler')), twoReady, [podFloor, deleteOnly]).allowed).to.equal(true);
+  });
+
   it('a phase of Failed or Succeeded takes a pod out of the count as well', () => {
     const failed = withStatus(p1, { phase: 'Failed', conditions: [{ type: 'Ready', status: 'True' }] });
     expect(judge(statusWrite(p1, failed), [rabbit, withReady(p0, 'False'), p1, p2], [floor]).allowed).to.equal(false);
