@@ -2,7 +2,8 @@
 // "Pods count toward their owners"): how the garbage collector resolves an ownerReference, which pods a workload
 // controls and which of them count as available, which pods a ReplicaSet, Deployment or Job scale-down removes, and
 // which replica count a HorizontalPodAutoscaler imposes on its target. Pure: reads objects and the snapshot only.
-import type { KubeObject, OwnerReference } from '../api/types.js';
+import type { KubeObject, LabelSelector, OwnerReference } from '../api/types.js';
+import { matchesLabelSelector } from './selectors.js';
 import { groupOf } from './snapshot.js';
 import type { Snapshot } from './types.js';
 
@@ -112,13 +113,31 @@ function isPod(obj: KubeObject): boolean {
   return isKind(obj, '', 'Pod');
 }
 
+/** A workload's pod selector: spec.selector, a ReplicationController's as a map of labels; undefined when unset. */
+function podSelector(workload: KubeObject): LabelSelector | undefined {
+  const selector = at(workload, 'spec', 'selector');
+  if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) return undefined;
+  if (isKind(workload, '', 'ReplicationController')) return { matchLabels: selector as Record<string, string> };
+  return selector;
+}
+
+/**
+ * Whether the workload keeps a pod it controls: its labels still match the workload's selector. A controller
+ * releases a pod whose labels no longer match (ClaimPods) and starts a replacement, so for its availability the pod
+ * is gone.
+ */
+function keeps(workload: KubeObject, pod: KubeObject): boolean {
+  const selector = podSelector(workload);
+  return selector === undefined || matchesLabelSelector(selector, pod.metadata.labels);
+}
+
 /** The pods a workload controls in `snapshot`: its own, or a Deployment's through the ReplicaSets it controls. */
 export function podsOf(workload: KubeObject, snapshot: Snapshot): KubeObject[] {
   const uid = workload.metadata.uid;
   if (uid === undefined || uid === '') return [];
   const children = snapshot.dependents(uid).filter((o) => controlledBy(o, workload));
-  if (!isKind(workload, 'apps', 'Deployment')) return children.filter(isPod);
-  return children.filter((o) => isKind(o, 'apps', 'ReplicaSet')).flatMap((rs) => snapshot.dependents(rs.metadata.uid ?? '').filter((p) => isPod(p) && controlledBy(p, rs)));
+  if (!isKind(workload, 'apps', 'Deployment')) return children.filter((p) => isPod(p) && keeps(workload, p));
+  return children.filter((o) => isKind(o, 'apps', 'ReplicaSet')).flatMap((rs) => snapshot.dependents(rs.metadata.uid ?? '').filter((p) => isPod(p) && controlledBy(p, rs) && keeps(rs, p)));
 }
 
 // ------------------------------------------------------------------------------------------------ scale-downs

@@ -435,12 +435,14 @@ function ownersOfRemovedPods(c: Collector, snapshot: Snapshot): void {
   };
   for (const pod of c.removedPods) count(pod, isAvailablePod(pod) ? 1 : 0);
   const readiness = c.readiness;
-  if (readiness !== undefined && readiness.change !== 'relabelled') count(readiness.pod, readiness.change === 'lowered' ? 1 : -1);
+  // A relabelled pod may leave its workload (its controller releases a pod its selector no longer matches): the
+  // workload is listed, and its floor counts the pods it keeps (controllers.ts podsOf).
+  if (readiness !== undefined) count(readiness.pod, { lowered: 1, raised: -1, relabelled: 0 }[readiness.change]);
   for (const { owner, ready } of lost.values()) {
     if (c.has(owner)) continue;
     const entry: Affected = { object: withReadyLowered(owner, ready), before: owner, effect: 'UPDATE', via: 'its pods removed', statusOnly: true };
     if (readiness === undefined) c.add(entry);
-    else c.add({ ...entry, via: `its pod ${nsName(readiness.pod)} made ${readiness.change === 'lowered' ? 'unready' : 'ready'}`, readiness: readiness.change });
+    else c.add({ ...entry, via: `its pod ${nsName(readiness.pod)} ${{ lowered: 'made unready', raised: 'made ready', relabelled: 'relabelled' }[readiness.change]}`, readiness: readiness.change });
   }
 }
 

@@ -327,7 +327,7 @@ describe('core/controllers: pod readiness a governed identity writes (issue 9, f
     expect(judge(statusWrite(starting, withReady(starting, 'True')), [rabbit, p0, starting, p2], [deleteOnly]).allowed).to.equal(false);
   });
 
-  it('relabelling a ready pod out of a label floor lowers it like a removal, whatever operations the floor judges', () => {
+  it('relabelling a ready pod out of a floor (by label, or out of its workload\'s selector) lowers it like a removal, whatever operations the floor judges', () => {
     const deleteOnly = compiled('rabbit-pods-delete', {
       match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'rabbit' } } }],
       operations: ['DELETE'],
@@ -343,8 +343,11 @@ describe('core/controllers: pod readiness a governed identity writes (issue 9, f
       expect(judge(updateRequest(p1, labelled(p1, { app: 'rabbit', tier: 'x' }), operator), twoReady, [policy]).allowed, policy.name).to.equal(true);
       expect(judge(updateRequest(p1, relabelled(p1, 'elsewhere'), operator), [rabbit, ...ready], [policy]).allowed, policy.name).to.equal(true);
     }
+    // A floor on the StatefulSet counts the pods it keeps: a pod its selector no longer matches is released.
+    expect(judge(updateRequest(p1, relabelled(p1, 'elsewhere'), operator), twoReady, [floor]).message).to.include('at 1 (2 now)');
+    expect(judge(updateRequest(p1, labelled(p1, { app: 'rabbit', tier: 'x' }), operator), twoReady, [floor]).allowed).to.equal(true);
     // Ungoverned identities' relabels are not judged by floors (the effect guard judges removals).
-    expect(judge(updateRequest(p1, relabelled(p1, 'elsewhere'), saUser('kube-system', 'descheduler')), twoReady, [podFloor, deleteOnly]).allowed).to.equal(true);
+    expect(judge(updateRequest(p1, relabelled(p1, 'elsewhere'), saUser('kube-system', 'descheduler')), twoReady, [podFloor, deleteOnly, floor]).allowed).to.equal(true);
   });
 
   it('a phase of Failed or Succeeded takes a pod out of the count as well', () => {
