@@ -136,10 +136,10 @@ function matchedBy(policy: CompiledPolicy, groups: readonly Affected[][], snapsh
 
 /**
  * Whether the policy's operations take in the entry: its effect; and a change in a pod's readiness (impact.ts) also
- * for a policy that judges DELETE, since it lowers a floor like a removal (readinessViews keeps it to the floors).
+ * for a policy that judges DELETE, since it lowers a floor like a removal (availabilityViews keeps it to the floors).
  */
 function takesEffect(policy: CompiledPolicy, a: Affected): boolean {
-  return policy.operations.includes(a.effect) || (a.readiness !== undefined && policy.operations.includes('DELETE'));
+  return policy.operations.includes(a.effect) || (a.podAvailability !== undefined && policy.operations.includes('DELETE'));
 }
 
 /**
@@ -147,11 +147,11 @@ function takesEffect(policy: CompiledPolicy, a: Affected): boolean {
  * DELETE (takesEffect), only its minAvailable invariants see that change: its other invariants see the operations
  * they name.
  */
-function readinessViews(policy: CompiledPolicy, matched: Affected[]): { policy: CompiledPolicy; matched: Affected[] }[] {
-  if (policy.operations.includes('UPDATE') || !matched.some((a) => a.readiness !== undefined)) return [{ policy, matched }];
+function availabilityViews(policy: CompiledPolicy, matched: Affected[]): { policy: CompiledPolicy; matched: Affected[] }[] {
+  if (policy.operations.includes('UPDATE') || !matched.some((a) => a.podAvailability !== undefined)) return [{ policy, matched }];
   const floors = policy.invariants.filter((i) => i.kind === 'minAvailable');
   const others = policy.invariants.filter((i) => i.kind !== 'minAvailable');
-  const rest = matched.filter((a) => a.readiness === undefined);
+  const rest = matched.filter((a) => a.podAvailability === undefined);
   const views: { policy: CompiledPolicy; matched: Affected[] }[] = [];
   if (others.length > 0 && rest.length > 0) views.push({ policy: { ...policy, invariants: others }, matched: rest });
   if (floors.length > 0) views.push({ policy: { ...policy, invariants: floors }, matched });
@@ -259,7 +259,7 @@ function effectView(policy: CompiledPolicy, matched: Affected[]): { policy: Comp
   const protect = policy.invariants.filter((i) => i.kind === 'protect');
   const floors = policy.invariants.filter((i) => i.kind === 'minAvailable');
   const removed = matched.filter((a) => a.effect === 'DELETE' && a.statusOnly !== true);
-  const reduced = matched.some((a) => a.readiness !== undefined) ? matched.filter((a) => a.readiness === undefined) : matched;
+  const reduced = matched.some((a) => a.podAvailability !== undefined) ? matched.filter((a) => a.podAvailability === undefined) : matched;
   const views: { policy: CompiledPolicy; matched: Affected[] }[] = [];
   if (protect.length > 0 && removed.length > 0) views.push({ policy: { ...policy, invariants: protect }, matched: removed });
   if (floors.length > 0 && reduced.length > 0) views.push({ policy: { ...policy, invariants: floors }, matched: reduced });
@@ -274,7 +274,7 @@ function viewsFor(policy: CompiledPolicy, ctx: RequestContext): { binds: boolean
   if (!binds && ctx.governed && serviceAccountOf(ctx.request.userInfo) !== undefined) return { binds, views: [] };
   const all = relevantMatches(policy, matchedFor(policy, ctx), ctx);
   if (all.length === 0) return { binds, views: [] };
-  return { binds, views: binds ? readinessViews(policy, all) : effectView(policy, all) };
+  return { binds, views: binds ? availabilityViews(policy, all) : effectView(policy, all) };
 }
 
 function evaluatePolicy(policy: CompiledPolicy, ctx: RequestContext, out: PolicyOutcome): void {

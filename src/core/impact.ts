@@ -47,8 +47,8 @@ class Collector {
   readonly counts = { created: 0, changed: 0, deleted: 0 };
   /** Every pod removed, capped lists or not: their owners' ready counts drop. */
   readonly removedPods: KubeObject[] = [];
-  /** The target pod, when the request changes whether it counts as available (Affected.readiness). */
-  readiness: { pod: KubeObject; change: 'lowered' | 'raised' | 'relabelled' } | undefined;
+  /** The target pod, when the request changes whether it counts as available (Affected.podAvailability). */
+  podAvailability: { pod: KubeObject; change: 'lowered' | 'raised' | 'relabelled' } | undefined;
   private readonly seen = new Set<string>();
   private readonly deleted = new Set<string>();
 
@@ -362,11 +362,11 @@ function impactOfUpdate(c: Collector, request: AdmissionRequest, snapshot: Snaps
     deleteWithCascade(c, change.object, { snapshot, orphan: false, via: 'target (last finalizer removed)' });
     return;
   }
-  const readiness = readinessChange(change);
-  if (readiness === undefined) c.add(change);
+  const availability = availabilityChange(change);
+  if (availability === undefined) c.add(change);
   else {
-    c.add({ ...change, readiness });
-    c.readiness = { pod: change.object, change: readiness };
+    c.add({ ...change, podAvailability: availability });
+    c.podAvailability = { pod: change.object, change: availability };
   }
   controllerEffects(c, change, snapshot);
 }
@@ -377,7 +377,7 @@ function impactOfUpdate(c: Collector, request: AdmissionRequest, snapshot: Snaps
  * it out of a floor that counts pods by label. Found by the randomised safety test: a pod marked Ready by a governed
  * identity before its kubelet did was counted, and an HPA capping its StatefulSet crossed a floor.
  */
-function readinessChange(change: Affected): 'lowered' | 'raised' | 'relabelled' | undefined {
+function availabilityChange(change: Affected): 'lowered' | 'raised' | 'relabelled' | undefined {
   if (change.before === undefined || !isKind(change.object, '', 'Pod')) return undefined;
   const was = isAvailablePod(change.before);
   const is = isAvailablePod(change.object);
@@ -434,15 +434,15 @@ function ownersOfRemovedPods(c: Collector, snapshot: Snapshot): void {
     }
   };
   for (const pod of c.removedPods) count(pod, isAvailablePod(pod) ? 1 : 0);
-  const readiness = c.readiness;
+  const availability = c.podAvailability;
   // A relabelled pod may leave its workload (its controller releases a pod its selector no longer matches): the
   // workload is listed, and its floor counts the pods it keeps (controllers.ts podsOf).
-  if (readiness !== undefined) count(readiness.pod, { lowered: 1, raised: -1, relabelled: 0 }[readiness.change]);
+  if (availability !== undefined) count(availability.pod, { lowered: 1, raised: -1, relabelled: 0 }[availability.change]);
   for (const { owner, ready } of lost.values()) {
     if (c.has(owner)) continue;
     const entry: Affected = { object: withReadyLowered(owner, ready), before: owner, effect: 'UPDATE', via: 'its pods removed', statusOnly: true };
-    if (readiness === undefined) c.add(entry);
-    else c.add({ ...entry, via: `its pod ${nsName(readiness.pod)} ${{ lowered: 'made unready', raised: 'made ready', relabelled: 'relabelled' }[readiness.change]}`, readiness: readiness.change });
+    if (availability === undefined) c.add(entry);
+    else c.add({ ...entry, via: `its pod ${nsName(availability.pod)} ${{ lowered: 'made unready', raised: 'made ready', relabelled: 'relabelled' }[availability.change]}`, podAvailability: availability.change });
   }
 }
 

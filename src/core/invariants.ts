@@ -213,14 +213,14 @@ function floorUses(name: string, checks: readonly Availability[], ctx: Invariant
 }
 
 /**
- * Pods this request marks available (its status write sets Ready, Affected.readiness `raised`) that a floor would then
+ * Pods this request marks available (its status write sets Ready, Affected.podAvailability `raised`) that a floor would then
  * count: refused. A floor counts readiness as the kubelet reports it; a pod a governed identity marked Ready before its
  * kubelet did would let the next removal cross the floor (found by the randomised safety test, test/safety).
  */
 function assertedReadiness(checks: readonly Availability[], ctx: InvariantContext): string[] {
-  if (!ctx.matched.some((a) => a.readiness === 'raised')) return [];
+  if (!ctx.matched.some((a) => a.podAvailability === 'raised')) return [];
   const raised = new Map<string, KubeObject>();
-  for (const a of ctx.impact.affected) if (a.readiness === 'raised' && a.object.kind === 'Pod' && a.object.metadata.uid !== undefined) raised.set(a.object.metadata.uid, a.object);
+  for (const a of ctx.impact.affected) if (a.podAvailability === 'raised' && a.object.kind === 'Pod' && a.object.metadata.uid !== undefined) raised.set(a.object.metadata.uid, a.object);
   return checks.flatMap((c) =>
     c.counted.flatMap((uid) => {
       const pod = raised.get(uid);

@@ -130,10 +130,11 @@ export interface Affected {
    * The request changes whether a pod counts as available (a status write: its Ready condition or phase), on this
    * pod's entry and on its workloads' `statusOnly` entries: `lowered` is judged by floors like the pod's removal,
    * `raised` is refused by the floors that would count the pod (invariants.ts, minAvailable). `relabelled`: an
-   * available pod's labels change, which takes it out of (or into) a floor that counts pods by label. Floors judge
-   * these for governed requesters only: for everyone else (the kubelet) a pod's status is the truth they count.
+   * available pod's labels change, which can take it out of a floor's label selector or out of its workload's
+   * selector. Floors judge these for governed requesters only: for everyone else (the kubelet) a pod's status is the
+   * truth they count.
    */
-  readiness?: 'lowered' | 'raised' | 'relabelled';
+  podAvailability?: 'lowered' | 'raised' | 'relabelled';
 }
 
 export interface Impact {

@@ -174,7 +174,7 @@ function addEviction(table: RuleTable): void {
  * Controllers act on what a request configures (core/impact.ts): an HPA sets its target's replicas, and a removed pod
  * lowers its workload's ready count. So wherever removals or floors are judged, HPAs reach Suture, and pod deletes
  * wherever a floor is. A pod's status write can make it unready (judged like its removal) or ready (refused where a
- * floor counts it): pods/status wherever a floor is (impact.ts readinessChange).
+ * floor counts it): pods/status wherever a floor is (impact.ts availabilityChange).
  */
 function addControllerEffects(table: RuleTable, inputs: WebhookInputs, deletes: boolean): void {
   const floors = inputs.policies.filter((p) => guardsEffects(p).floor);

@@ -387,7 +387,7 @@ describe('core/controllers: pod readiness a governed identity writes (issue 9, f
 
   it('the impact names the readiness change on the pod and on its owner', () => {
     const impact = computeImpact(statusWrite(p0, withReady(p0, 'False')), createSnapshot([rabbit, ...ready]));
-    expect(impact.affected.map((a) => [describeObject(a.object), a.via, a.readiness, a.statusOnly === true])).to.deep.equal([
+    expect(impact.affected.map((a) => [describeObject(a.object), a.via, a.podAvailability, a.statusOnly === true])).to.deep.equal([
       ['Pod mq/rabbit-0', 'target', 'lowered', false],
       ['apps/StatefulSet mq/rabbit', 'its pod mq/rabbit-0 made unready', 'lowered', true],
     ]);
