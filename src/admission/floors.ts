@@ -14,10 +14,24 @@
 // never removes its pod). Pods are named by uid, so a StatefulSet pod recreated under the same name is a new pod.
 // What a decision counted is carried in the decision, not looked up again here: the cache moves on while the
 // reservation is written, and a pod whose removal it has seen meanwhile was still counted in `after`.
+//
+// Pods not yet available that a request removes (FloorUse.leaving) are reserved as well. An eviction reads its pod
+// only after admission, so a pod the verdict saw starting can be ready by the time it is removed: the kubelet's Ready
+// write lands between the two (found by the randomised safety test, finding 6 in docs/security.md). A
+// PodDisruptionBudget closes this with a resourceVersion precondition on the delete; a webhook cannot set one. Here:
+// - a decision that counts such a pod as available (it read the state after the Ready write) sees its removal
+//   pending, as for any other removal;
+// - the request removing it reads the pod after reading the reservations and before writing its own: if the pod is
+//   available now, its removal lowers the floor after all, and the request is held to the floor like any removal.
+//   A decision that counted the pod had read the state after its Ready write; had it reserved after this request's
+//   read of the reservations, this request's write conflicts and it reads both again.
+// A plain DELETE needs none of this (the API server calls admission again with the object it deletes when that
+// object changed meanwhile), but an eviction does.
 import { createHash } from 'node:crypto';
 import { FLOOR_CONFIGMAP_PREFIX, FLOOR_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { KubeObject } from '../api/types.js';
-import type { FloorUse } from '../core/types.js';
+import { isAvailablePod } from '../core/controllers.js';
+import type { FloorUse, PodRef } from '../core/types.js';
 import type { ObjectClient } from '../kube/client.js';
 import { KubeError, KubeErrorKinds } from '../kube/errors.js';
 
@@ -64,7 +78,16 @@ function parse(text: string | undefined): Pending[] {
   }
 }
 
-export type FloorReservation = { ok: true } | { ok: false; use: FloorUse; pending: number; left: number };
+export type FloorReservation =
+  | { ok: true }
+  | {
+      ok: false;
+      use: FloorUse;
+      pending: number;
+      left: number;
+      /** Pods the decision saw not available that were available when the reservation was made (FloorUse.leaving). */
+      turnedReady: string[];
+    };
 
 export interface FloorStoreOptions {
   client: ObjectClient;
@@ -86,7 +109,7 @@ export class FloorStore {
     const taken: FloorUse[] = [];
     try {
       for (const use of uses) {
-        if (use.removes.length === 0) continue;
+        if (use.removes.length === 0 && use.leaving.length === 0) continue;
         const r = await this.reserveOne(by, use);
         if (!r.ok) {
           await this.release(by, taken);
@@ -104,26 +127,38 @@ export class FloorStore {
   private async reserveOne(by: string, use: FloorUse): Promise<FloorReservation> {
     const name = floorConfigMapName(use.policy);
     const key = floorEntryKey(use.invariant, use.scope);
-    const mine = new Set(use.removes);
+    const { leaving } = use;
+    const mine = new Set([...use.removes, ...leaving.map((p) => p.uid)]);
     const counted = new Set(use.counted);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.options.now();
       const current = await this.find(name);
+      // Read after the reservations (see the top of this file); only needed where nothing else holds the request to the floor.
+      const turnedReady = use.count > 0 ? [] : await this.availableNow(leaving);
       const live = parse(current?.data?.[key]).filter((p) => p.until > now);
       // Removals others reserved of pods this decision still counted: its `after` includes them, wrongly.
       const pending = new Set(live.filter((p) => !mine.has(p.uid) && counted.has(p.uid)).map((p) => p.uid));
       const left = use.after - pending.size;
-      if (left < use.required) return { ok: false, use, pending: pending.size, left };
+      if ((use.count > 0 || turnedReady.length > 0) && left < use.required) return { ok: false, use, pending: pending.size, left, turnedReady };
       const until = now + (this.options.reservationMs ?? FLOOR_RESERVATION_MS);
-      const next = [...live.filter((p) => !mine.has(p.uid)), ...use.removes.map((uid) => ({ uid, until, by }))];
+      const next = [...live.filter((p) => !mine.has(p.uid)), ...[...mine].map((uid) => ({ uid, until, by }))];
       if (await this.write(current, { name, key, policy: use.policy, value: next })) return { ok: true };
     }
     throw new Error(`could not reserve a removal against floor ${use.policy}/${use.invariant} after ${MAX_ATTEMPTS} conflicting attempts`);
   }
 
+  /** The pods of `pods` available now, by a read of each (a consistent GET): names as namespace/name. */
+  private async availableNow(pods: readonly PodRef[]): Promise<string[]> {
+    const read = await Promise.all(pods.map((p) => this.options.client.find({ apiVersion: 'v1', kind: 'Pod', namespace: p.namespace, name: p.name })));
+    return pods.flatMap((p, i) => {
+      const pod = read[i];
+      return pod !== undefined && pod.metadata.uid === p.uid && isAvailablePod(pod) ? [`${p.namespace}/${p.name}`] : [];
+    });
+  }
+
   /** Takes back what request `by` reserved (a request refused after its floors were reserved, e.g. by a budget). */
   async release(by: string, uses: readonly FloorUse[]): Promise<void> {
-    for (const use of [...uses].reverse()) if (use.removes.length > 0) await this.releaseOne(by, use);
+    for (const use of [...uses].reverse()) if (use.removes.length > 0 || use.leaving.length > 0) await this.releaseOne(by, use);
   }
 
   /** Takes back the removals `by` reserved for `use` (read-check-write with the resourceVersion, as reserving does). */

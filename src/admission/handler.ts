@@ -183,7 +183,8 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
     const r = await time(AdmissionStages.Floors, () => deps.floors.reserve(request.uid, decision.floors));
     if (r.ok) return decision;
     const { use } = r;
-    const why = `${r.pending} other removal(s) already admitted and not yet observed would leave ${use.what} at ${r.left} (${use.before} now); at least ${use.required} required`;
+    const turned = r.turnedReady.length === 0 ? '' : `; ${r.turnedReady.join(', ')} turned ready after the state this decision read, so removing it lowers them`;
+    const why = `${r.pending} other removal(s) already admitted and not yet observed would leave ${use.what} at ${r.left} (${use.before} now); at least ${use.required} required${turned}`;
     const denied = denial(decision, `${describeRequest(request)} by ${request.userInfo.username} denied: SuturePolicy ${use.policy}, invariant ${use.invariant}: ${why} [decision ${request.uid}]`);
     // Recorded against the policy like any other denial (metrics, status counts, Events).
     return { ...denied, violations: [{ policy: use.policy, invariant: use.invariant, enforcement: 'Deny', message: why }], auditAnnotations: { ...denied.auditAnnotations, 'suture.dev/policy': use.policy } };

@@ -56,6 +56,13 @@ function stageLines(stage: StageRecord): string[] {
   return lines;
 }
 
+function floorLine(f: Decision['floors'][number]): string {
+  // Records written before pods not yet ready were reserved lack `leaving`.
+  const leaving = f.leaving ?? [];
+  const starting = leaving.length === 0 ? '' : `${f.count > 0 ? ', and' : ':'} removes ${leaving.length} not yet ready (${leaving.map((p) => p.name).join(', ')}), reserved in case they turn ready first`;
+  return `${f.policy}/${f.invariant}${f.count > 0 ? `: removes ${f.count} of ${f.before} ${f.what}, at least ${f.required}` : ''}${starting}`;
+}
+
 function extraLines(d: Decision): string[] {
   const lines: string[] = [];
   for (const w of d.warnings) if (w !== d.message) lines.push(field('Warning', w));
@@ -63,7 +70,7 @@ function extraLines(d: Decision): string[] {
   if (d.budgets.length > 0) lines.push(field('Budgets', d.budgets.map((b) => `${b.policy}/${b.invariant}: ${b.count} of ${b.limit} per ${b.windowSeconds}s${b.key === '' ? '' : ` for ${b.key}`}`).join('; ')));
   // Records written before floors were reserved lack the field.
   const floors = d.floors ?? [];
-  if (floors.length > 0) lines.push(field('Floors', floors.map((f) => `${f.policy}/${f.invariant}: removes ${f.count} of ${f.before} ${f.what}, at least ${f.required}`).join('; ')));
+  if (floors.length > 0) lines.push(field('Floors', floors.map(floorLine).join('; ')));
   if (d.exceptionsUsed.length > 0) lines.push(field('Exceptions', d.exceptionsUsed.join(', ')));
   return lines;
 }

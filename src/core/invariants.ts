@@ -4,9 +4,9 @@ import type { KubeObject } from '../api/types.js';
 import { celVariables, evaluateBool, formatCelIssue, fromCelValue, type CelVariables } from './cel.js';
 import type { CompiledAvertEntry, CompiledInvariant } from './policy.js';
 import { escapePointerToken, jsonEqual, lookupPointer, pointerSegments, type Lookup } from './json.js';
-import { isAvailablePod, podsOf } from './controllers.js';
+import { isActivePod, isAvailablePod, podsOf } from './controllers.js';
 import { describeObject, objectKeyString } from './snapshot.js';
-import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, FloorUse, Impact, JsonPatchOperation, Snapshot } from './types.js';
+import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, FloorUse, Impact, JsonPatchOperation, PodRef, Snapshot } from './types.js';
 import { formatDuration, parseQuantity } from './units.js';
 
 export interface InvariantContext {
@@ -116,6 +116,8 @@ interface Availability {
   removes: string[];
   /** The available pods `after` counts, by uid (FloorUse.counted). */
   counted: string[];
+  /** The pods not available yet that the request removes (FloorUse.leaving). */
+  leaving: PodRef[];
 }
 
 function uidsOf(pods: readonly KubeObject[]): string[] {
@@ -126,6 +128,16 @@ function uidsOf(pods: readonly KubeObject[]): string[] {
 function removedPods(before: readonly KubeObject[], after: readonly KubeObject[]): string[] {
   const still = new Set(after.map((p) => p.metadata.uid));
   return before.flatMap((p) => (p.metadata.uid !== undefined && p.metadata.uid !== '' && !still.has(p.metadata.uid) ? [p.metadata.uid] : []));
+}
+
+/** The pods of `before` not available but not leaving either (they may turn ready any moment) that `after` lacks. */
+function leavingPods(before: readonly KubeObject[], after: readonly KubeObject[]): PodRef[] {
+  const still = new Set(after.map((p) => p.metadata.uid));
+  return before.flatMap((p) => {
+    const { uid, namespace, name } = p.metadata;
+    if (uid === undefined || uid === '' || still.has(uid) || isAvailablePod(p) || !isActivePod(p)) return [];
+    return [{ uid, namespace: namespace ?? '', name: name ?? '' }];
+  });
 }
 
 /** The ready count a workload's status claims, or its projected count after the request's scale-down. */
@@ -153,14 +165,15 @@ function workloadAvailability(a: Affected, inv: { count?: number; percent?: numb
   const need = required(inv, desiredOf(old));
   const scope = objectKeyString(old);
   const podsBefore = podsOf(old, ctx.before);
-  if (podsBefore.length === 0) return { what, ...statusAvailability(a, old), required: need, scope, removes: [], counted: [] };
+  if (podsBefore.length === 0) return { what, ...statusAvailability(a, old), required: need, scope, removes: [], counted: [], leaving: [] };
   const availableBefore = podsBefore.filter(isAvailablePod);
   const before = availableBefore.length;
-  if (a.effect === 'DELETE') return { what, before, after: 0, required: need, scope, removes: removedPods(availableBefore, []), counted: [] };
-  const availableAfter = podsOf(old, ctx.after).filter(isAvailablePod);
+  if (a.effect === 'DELETE') return { what, before, after: 0, required: need, scope, removes: removedPods(availableBefore, []), counted: [], leaving: leavingPods(podsBefore, []) };
+  const podsAfter = podsOf(old, ctx.after);
+  const availableAfter = podsAfter.filter(isAvailablePod);
   const replicas = old.kind === 'DaemonSet' ? undefined : (field(a.object, 'spec', 'replicas') ?? field(old, 'spec', 'replicas'));
   const kept = keptPods(a.object, availableAfter, replicas);
-  return { what, before, after: kept.count, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(kept.pods) };
+  return { what, before, after: kept.count, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(kept.pods), leaving: leavingPods(podsBefore, podsAfter) };
 }
 
 /**
@@ -199,17 +212,19 @@ function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?:
     scope: 'pods',
     removes: removedPods(availableBefore, availableAfter),
     counted: uidsOf(availableAfter),
+    leaving: leavingPods(beforePods, afterPods),
   };
 }
 
 /**
- * What a passing request leans on: each floor it lowers, with the removals it counts. The edge reserves them so that
- * removals admitted at once, each judged alone, cannot together cross the floor (admission/floors.ts).
+ * What a passing request leans on: each floor it lowers, with the removals it counts, and each floor whose pods it
+ * removes before they were available (they may be by the time they go). The edge reserves them so that removals
+ * admitted at once, each judged alone, cannot together cross the floor (admission/floors.ts).
  */
 function floorUses(name: string, checks: readonly Availability[], ctx: InvariantContext): FloorUse[] {
   return checks
-    .filter((c) => c.after < c.before)
-    .map((c) => ({ policy: ctx.policy, invariant: name, scope: c.scope, what: c.what, removes: c.removes, counted: c.counted, count: c.before - c.after, before: c.before, after: c.after, required: c.required }));
+    .filter((c) => c.after < c.before || c.leaving.length > 0)
+    .map((c) => ({ policy: ctx.policy, invariant: name, scope: c.scope, what: c.what, removes: c.removes, counted: c.counted, leaving: c.leaving, count: Math.max(0, c.before - c.after), before: c.before, after: c.after, required: c.required }));
 }
 
 /**

@@ -206,6 +206,13 @@ export interface BudgetUse {
  * (admission/floors.ts), and removals another request reserved that this state still counts lower what is left, so
  * requests sent at once (a drain's evictions) cannot together cross the floor.
  */
+/** A pod named by uid, with where to read it. */
+export interface PodRef {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
 export interface FloorUse {
   policy: string;
   invariant: string;
@@ -220,6 +227,14 @@ export interface FloorUse {
    * decision counted that pod (the state it read had not yet seen the removal).
    */
   counted: string[];
+  /**
+   * The pods the request removes that this decision did not count as available but that are not leaving either (no
+   * deletionTimestamp, not finished): one may turn ready between the verdict and its removal — an eviction reads its
+   * pod only after admission, and a kubelet's Ready write can land in between. Their removals are reserved too, so a
+   * decision that counts such a pod as available once it turned ready sees it leaving; and the request is held to the
+   * floor after all when a read at reservation time finds one of them available.
+   */
+  leaving: PodRef[];
   /** How many available pods the request removes: before − after (at least removes.length, more for a scale-down). */
   count: number;
   /** Available before and after the request, as this decision counted them, and the floor. */

@@ -53,7 +53,7 @@ describe('FloorStore (real API server): removals a floor allowed, reserved acros
   });
 
   /** One pod of p0, p1, p2 (and more) removed; `after` counts the others the decision saw available. */
-  const use = (uid: string, over: Partial<FloorUse> = {}): FloorUse => ({ policy: 'rabbit-quorum', invariant: 'keep-quorum', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: [uid], counted: ['p0', 'p1', 'p2', 'p3', 'p4', 'v', 'w', 'x', 'y', 'z'].filter((u) => u !== uid), count: 1, before: 3, after: 2, required: 2, ...over });
+  const use = (uid: string, over: Partial<FloorUse> = {}): FloorUse => ({ policy: 'rabbit-quorum', invariant: 'keep-quorum', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: [uid], leaving: [], counted: ['p0', 'p1', 'p2', 'p3', 'p4', 'v', 'w', 'x', 'y', 'z'].filter((u) => u !== uid), count: 1, before: 3, after: 2, required: 2, ...over });
 
   it('two stores (two replicas), three removals at once judged on 3 available: exactly one reserved', async () => {
     const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
@@ -89,6 +89,57 @@ describe('FloorStore (real API server): removals a floor allowed, reserved acros
     expect(full).to.deep.include({ ok: false, pending: 2, left: 2 });
     t += 31_000;
     expect(await store.reserve('f', [first('v')])).to.deep.equal({ ok: true });
+  });
+});
+
+describe('FloorStore (real API server): a pod removed before it was ready, that turns ready before it goes (finding 6)', () => {
+  let namespace: string;
+  before(async () => {
+    namespace = await createNamespace(cluster().kubeConfig, 'it-floors-leaving');
+  });
+  after(async () => {
+    await deleteNamespace(cluster().kubeConfig, namespace);
+  });
+
+  /** A real pod, not ready (no kubelet runs here); `ready` sets its Ready condition as a kubelet would. */
+  const starting = async (name: string): Promise<{ uid: string; namespace: string; name: string; ready: () => Promise<void> }> => {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const made = await client.create<KubeObject>({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: 'cache' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name };
+    const ready = async (): Promise<void> => {
+      await client.patchStatus(ref, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    };
+    return { uid: made.metadata.uid ?? '', namespace, name, ready };
+  };
+  /** Pods a, b ready (by uid), the starting pod `p` removed: count 0, `after` the two. */
+  const evictStarting = (p: { uid: string; namespace: string; name: string }, policy: string): FloorUse => ({ policy, invariant: 'two-ready', scope: 'pods', what: 'ready Pods the policy matches', removes: [], leaving: [{ uid: p.uid, namespace: p.namespace, name: p.name }], counted: ['a', 'b'], count: 0, before: 2, after: 2, required: 2 });
+  /** A removal of ready pod `a` by a decision that read `p` ready: it counts b and p. */
+  const removeA = (p: { uid: string }, policy: string): FloorUse => ({ policy, invariant: 'two-ready', scope: 'pods', what: 'ready Pods the policy matches', removes: ['a'], leaving: [], counted: ['b', p.uid], count: 1, before: 3, after: 2, required: 2 });
+
+  it('the starting pod\'s removal is reserved first: a decision that then counts it ready (its kubelet was quicker) is refused', async () => {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const p = await starting('p-first');
+    const [one, two] = [0, 1].map(() => new FloorStore({ client, namespace, now: () => Date.now() })) as [FloorStore, FloorStore];
+    expect(await one.reserve('evict-p', [evictStarting(p, 'cache-first')])).to.deep.equal({ ok: true });
+    await p.ready();
+    expect(await two.reserve('remove-a', [removeA(p, 'cache-first')])).to.deep.include({ ok: false, pending: 1, left: 1 });
+    // Once that removal is taken back (the eviction was refused elsewhere), a is free to go.
+    await one.release('evict-p', [evictStarting(p, 'cache-first')]);
+    expect(await two.reserve('remove-a', [removeA(p, 'cache-first')])).to.deep.equal({ ok: true });
+  });
+
+  it('the other order: a removal that counted the pod ready was reserved first; the starting pod\'s removal, read ready now, is held to the floor', async () => {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const p = await starting('p-second');
+    const store = new FloorStore({ client, namespace, now: () => Date.now() });
+    // Not ready when reserved: it lowers nothing, so it goes even with the floor spoken for by a's removal.
+    const q = await starting('q-second');
+    expect(await store.reserve('remove-a-q', [removeA(q, 'cache-second-q')])).to.deep.equal({ ok: true });
+    expect(await store.reserve('evict-q', [evictStarting(q, 'cache-second-q')])).to.deep.equal({ ok: true });
+    // Ready by the time it is reserved: the decision read it starting, but its removal lowers the floor after all.
+    expect(await store.reserve('remove-a', [removeA(p, 'cache-second')])).to.deep.equal({ ok: true });
+    await p.ready();
+    expect(await store.reserve('evict-p', [evictStarting(p, 'cache-second')])).to.deep.equal({ ok: false, use: evictStarting(p, 'cache-second'), pending: 1, left: 1, turnedReady: [`${namespace}/p-second`] });
   });
 });
 

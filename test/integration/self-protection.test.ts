@@ -177,7 +177,7 @@ describe('Suture protects itself (real `suture run`, real control plane)', funct
       const sutureSa = createObjectClient(await serviceAccountKubeConfig(cluster().kubeConfig, { namespace: SUTURE_NAMESPACE, name: 'suture' }), { fieldManager: 'suture' });
       const floors = new FloorStore({ client: sutureSa, namespace: SUTURE_NAMESPACE, now: () => Date.now(), reservationMs: 600_000 });
       const budgets = new BudgetStore({ client: sutureSa, namespace: SUTURE_NAMESPACE, now: () => Date.now() });
-      const floorUse = { policy, invariant: 'keep-two', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: ['p0'], counted: ['p1', 'p2'], count: 1, before: 3, after: 2, required: 2 };
+      const floorUse = { policy, invariant: 'keep-two', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: ['p0'], counted: ['p1', 'p2'], leaving: [], count: 1, before: 3, after: 2, required: 2 };
       const budgetUse = { policy, invariant: 'deletes', key: '', count: 1, windowSeconds: 3600, limit: 3 };
       expect(await floors.reserve('req-1', [floorUse])).to.deep.equal({ ok: true });
       expect(await budgets.reserve([budgetUse])).to.deep.equal({ ok: true });

@@ -107,6 +107,8 @@ export class Monitor {
   private pods: Obj[] = [];
   private readonly guarded = new Map<string, Guarded>();
   private readonly floorBelow = new Map<string, number>();
+  /** Per floor, the pods it counted on the last tick it held (for a violation's explanation). */
+  private readonly floorHeld = new Map<string, { at: string; pods: Obj[] }>();
   private readonly workloadUids = new Map<string, string>();
   private readonly leasedUids = new Map<string, string>();
   private webUid: string | undefined;
@@ -207,29 +209,50 @@ export class Monitor {
     if (res.status === 200) this.readyUids.add(pod.metadata.uid);
   }
 
-  /** Ready pods of a floor now, by the kubelet's truth; undefined (and a violation) when its workload is gone. */
-  private readyCount(floor: Floor, pods: Obj[], workloads: Obj[]): number | undefined {
+  /** Ready pods of a floor now, by the kubelet's truth; undefined when the floor names no workload. */
+  private readyPodsOf(floor: Floor, pods: Obj[], workloads: Obj[]): Obj[] | undefined {
     const available = (p: Obj): boolean => p.metadata.deletionTimestamp === undefined && this.readyUids.has(p.metadata.uid);
-    if (floor.by === 'label') return pods.filter((p) => p.metadata.namespace === floor.namespace && p.metadata.labels?.app === floor.app && available(p)).length;
+    if (floor.by === 'label') return pods.filter((p) => p.metadata.namespace === floor.namespace && p.metadata.labels?.app === floor.app && available(p));
     const w = floor.workload;
     if (w === undefined) return undefined;
     const uid = this.workloadUids.get(floor.policy);
     const current = workloads.find((o) => o.kind === w.kind && o.metadata.namespace === w.namespace && o.metadata.name === w.name);
-    if (current === undefined || current.metadata.uid !== uid) return 0;
+    if (current === undefined || current.metadata.uid !== uid) return [];
     const owners = new Set([uid]);
     if (w.kind === 'Deployment') for (const rs of workloads) if (rs.kind === 'ReplicaSet' && controllerOf(rs) === uid) owners.add(rs.metadata.uid);
-    return pods.filter((p) => owners.has(controllerOf(p) ?? '') && available(p)).length;
+    return pods.filter((p) => owners.has(controllerOf(p) ?? '') && available(p));
+  }
+
+  /** What became of the pods a floor counted when it last held: the names to look for in the request and audit logs. */
+  private explain(floor: Floor, pods: Obj[], counted: Obj[]): string {
+    const held = this.floorHeld.get(floor.policy);
+    if (held === undefined) return 'it never held while armed';
+    const now = new Set(counted.map((p) => p.metadata.uid));
+    const fates = held.pods
+      .filter((p) => !now.has(p.metadata.uid))
+      .map((p) => {
+        const current = pods.find((o) => o.metadata.uid === p.metadata.uid);
+        const fate =
+          current === undefined ? 'gone'
+          : current.metadata.deletionTimestamp !== undefined ? `terminating since ${current.metadata.deletionTimestamp}`
+          : !this.readyUids.has(p.metadata.uid) ? 'not made ready by the kubelet'
+          : `no longer counted (labels ${JSON.stringify(current.metadata.labels ?? {})}, controller ${controllerOf(current) ?? 'none'})`;
+        return `${p.metadata.namespace ?? ''}/${p.metadata.name} (uid ${p.metadata.uid}): ${fate}`;
+      });
+    return `counted now: ${counted.map((p) => p.metadata.name).join(', ') || 'none'}; of the ${held.pods.length} counted when it last held (${held.at}): ${fates.join('; ') || 'all still counted'}`;
   }
 
   private checkFloors(pods: Obj[], workloads: Obj[]): void {
     for (const floor of FLOORS) {
-      const ready = this.readyCount(floor, pods, workloads);
-      if (ready === undefined) continue;
+      const counted = this.readyPodsOf(floor, pods, workloads);
+      if (counted === undefined) continue;
+      const ready = counted.length;
+      if (ready >= floor.min) this.floorHeld.set(floor.policy, { at: new Date().toISOString(), pods: counted });
       this.floorMin.set(floor.policy, Math.min(this.floorMin.get(floor.policy) ?? ready, ready));
       // Below the floor on two ticks in a row (the lists are read one after the other, not at one instant).
       const below = ready < floor.min ? (this.floorBelow.get(floor.policy) ?? 0) + 1 : 0;
       this.floorBelow.set(floor.policy, below);
-      if (below === 2) this.violation('floor', `${floor.policy}: ${ready} ready pods of ${floor.by === 'owner' ? `${floor.workload?.kind ?? ''} ${floor.namespace}/${floor.workload?.name ?? ''}` : `app=${floor.app} in ${floor.namespace}`}, at least ${floor.min} required`);
+      if (below === 2) this.violation('floor', `${floor.policy}: ${ready} ready pods of ${floor.by === 'owner' ? `${floor.workload?.kind ?? ''} ${floor.namespace}/${floor.workload?.name ?? ''}` : `app=${floor.app} in ${floor.namespace}`}, at least ${floor.min} required; ${this.explain(floor, pods, counted)}`);
     }
   }
 

@@ -241,13 +241,40 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
     const eviction: AdmissionRequest = { ...createRequest(p0, operator), kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, subResource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'rabbit-0', namespace: 'mq' } } };
     const d = judge(eviction, [rabbit, p0, p1, p2], [floor]);
     expect(d.allowed).to.equal(true);
-    expect(d.floors).to.deep.equal([{ policy: 'rabbit-quorum', invariant: 'keep-quorum', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: [p0.metadata.uid], counted: [p1.metadata.uid, p2.metadata.uid], count: 1, before: 3, after: 2, required: 2 }]);
+    expect(d.floors).to.deep.equal([{ policy: 'rabbit-quorum', invariant: 'keep-quorum', scope: 'apps/StatefulSet/mq/rabbit', what: 'ready replicas of apps/StatefulSet mq/rabbit', removes: [p0.metadata.uid], counted: [p1.metadata.uid, p2.metadata.uid], leaving: [], count: 1, before: 3, after: 2, required: 2 }]);
     // Only what lowers a floor is carried; a request that lowers nothing, or is denied, carries none.
     expect(judge(deleteRequest(terminating(p0), operator), [rabbit, terminating(p0), p1, p2], [floor]).floors).to.deep.equal([]);
     expect(judge(deleteRequest(p1, operator), [rabbit, p1, p2], [floor]).floors).to.deep.equal([]);
     // A floor that only warns never refuses, so nothing needs serializing.
     const warnOnly = compiled('rabbit-warn', { match: [{ apiGroups: ['apps'], kinds: ['StatefulSet'], selector: { matchLabels: { app: 'rabbit' } } }], enforcement: 'Warn', invariants: [{ name: 'q', minAvailable: { count: 2 } }] });
     expect(judge(eviction, [rabbit, p0, p1, p2], [warnOnly]).floors).to.deep.equal([]);
+  });
+
+  it('a pod not yet ready that a request removes is carried as leaving: it may be ready by the time it goes (finding 6)', () => {
+    const [p0, p1, p2] = pods as [KubeObject, KubeObject, KubeObject];
+    const starting = owned(labelled(pod('mq', 'rabbit-3', undefined, false), { app: 'rabbit' }), rabbit);
+    const ref = { uid: starting.metadata.uid ?? '', namespace: 'mq', name: 'rabbit-3' };
+    const podFloor = compiled('rabbit-pods', {
+      match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'rabbit' } } }],
+      operations: ['DELETE'],
+      invariants: [{ name: 'two-ready', minAvailable: { count: 2 } }],
+    });
+    const eviction: AdmissionRequest = { ...createRequest(starting, operator), kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, subResource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'rabbit-3', namespace: 'mq' } } };
+    for (const policy of [floor, podFloor]) {
+      const d = judge(eviction, [rabbit, p0, p1, p2, starting], [policy]);
+      expect(d.allowed, policy.name).to.equal(true);
+      // Lowers nothing on the state read (count 0), but the edge reserves its removal and reads the pod again.
+      expect(d.floors.map((f) => ({ removes: f.removes, leaving: f.leaving, count: f.count, after: f.after })), policy.name).to.deep.equal([{ removes: [], leaving: [ref], count: 0, after: 3 }]);
+    }
+    // Allowed even where the floor is already crossed: a pod that is not ready lowers nothing (the edge holds it to the
+    // floor only if it finds the pod ready when reserving).
+    const d = judge(eviction, [rabbit, p0, starting], [podFloor]);
+    expect(d.allowed).to.equal(true);
+    expect(d.floors.map((f) => f.leaving)).to.deep.equal([[ref]]);
+    // A pod already terminating or finished is leaving for good: nothing to reserve.
+    for (const gone of [terminating(starting), withStatus(starting, { phase: 'Failed' })]) {
+      expect(judge(deleteRequest(gone, operator), [rabbit, p0, p1, p2, gone], [floor, podFloor]).floors, JSON.stringify(gone.status)).to.deep.equal([]);
+    }
   });
 
   it('a removed pod concerns only floors: a policy on the owner without minAvailable is not applied to it', () => {
