@@ -141,6 +141,18 @@ describe('FloorStore (real API server): a pod removed before it was ready, that 
     await p.ready();
     expect(await store.reserve('evict-p', [evictStarting(p, 'cache-second')])).to.deep.equal({ ok: false, use: evictStarting(p, 'cache-second'), pending: 1, left: 1, turnedReady: [`${namespace}/p-second`] });
   });
+
+  it('many starting pods of one namespace are read in one LIST: one of them ready holds the request to the floor', async () => {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const store = new FloorStore({ client, namespace, now: () => Date.now() });
+    const pods = await Promise.all([0, 1, 2, 3, 4].map((i) => starting(`many-${i}`)));
+    const removeAll = (policy: string): FloorUse => ({ ...evictStarting(pods[0] as { uid: string; namespace: string; name: string }, policy), leaving: pods.map((p) => ({ uid: p.uid, namespace: p.namespace, name: p.name })) });
+    expect(await store.reserve('remove-a', [removeA(pods[3] as { uid: string }, 'cache-many')])).to.deep.equal({ ok: true });
+    expect(await store.reserve('delete-all', [removeAll('cache-many')])).to.deep.equal({ ok: true });
+    await store.release('delete-all', [removeAll('cache-many')]);
+    await (pods[3] as { ready: () => Promise<void> }).ready();
+    expect(await store.reserve('delete-all', [removeAll('cache-many')])).to.deep.include({ ok: false, pending: 1, left: 1, turnedReady: [`${namespace}/many-3`] });
+  });
 });
 
 describe('The decision handler, the harmful ordering forced: three evictions each decided on state without the others (issue 9, item 6b)', () => {
