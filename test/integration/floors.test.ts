@@ -3,7 +3,8 @@
 // evictions of a StatefulSet's three ready pods under `minAvailable: 2` are all allowed. The removals a floor allowed
 // are reserved in a ConfigMap per policy with a resourceVersion precondition (src/admission/floors.ts), shared by
 // every replica. And item 4: a ReplicaSet scaled through its /scale subresource is judged by the pods its
-// controller then deletes.
+// controller then deletes. Finding 6 of the randomised safety test: a pod evicted while it was still starting can
+// be ready by the time the eviction removes it; its removal is reserved too, and read again when reserved.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/api/types.js';
@@ -230,6 +231,83 @@ describe('The decision handler, the harmful ordering forced: three evictions eac
     const judge = replicas(() => grantsAll);
     const decisions = await Promise.all(pods.map((p, i) => (judge[i % 2] as (r: AdmissionRequest) => Promise<Decision>)(eviction(p, 9))));
     expect(decisions.filter((d) => d.allowed)).to.have.length(3);
+  });
+});
+
+describe('The decision handler, finding 6 forced: an eviction decided while its pod starts, the pod ready before it goes', () => {
+  let namespace: string;
+  before(async () => {
+    namespace = await createNamespace(cluster().kubeConfig, 'it-floors-starting');
+  });
+  after(async () => {
+    await deleteNamespace(cluster().kubeConfig, namespace);
+  });
+
+  /** A pods floor `app=cache`, minAvailable 2, judged by a handler whose state is `pods` (its cache and fresh read). */
+  function handlerOn(policyName: string, pods: readonly KubeObject[]): (request: AdmissionRequest) => Promise<Decision> {
+    const compiled = compilePolicy(policyObject(policyName, { match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'cache' } } }], operations: ['DELETE'], invariants: [{ name: 'two-ready', minAvailable: { count: 2 } }] }));
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+    const policy = compiled.policy;
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const snapshot = createSnapshot([...pods]);
+    const handler = createDecisionHandler({
+      sources: {
+        snapshot: () => snapshot,
+        readFresh: (base) => Promise.resolve({ snapshot: base, changed: false }),
+        policies: () => [policy],
+        leases: () => [],
+        exceptions: () => [],
+        metrics: metricReader({}),
+        identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] },
+      },
+      budgets: new BudgetStore({ client, namespace, now: () => Date.now() }),
+      floors: new FloorStore({ client, namespace, now: () => Date.now() }),
+      now: () => new Date(),
+      freshnessTimeoutMs: 5000,
+      record: () => undefined,
+    });
+    return (request) => handler(request, Phases.Validate);
+  }
+
+  const eviction = (p: KubeObject): AdmissionRequest => ({
+    ...createRequest(p, saUser('ops', 'operator')),
+    uid: uniqueName(`evict-${p.metadata.name ?? ''}`),
+    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+    subResource: 'eviction',
+    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: p.metadata.name, namespace } },
+  });
+
+  /** Ready pods a and b (as the handlers' state holds them) and a real pod `p` on the API server, not ready yet. */
+  async function world(p: string): Promise<{ a: KubeObject; b: KubeObject; starting: KubeObject; ready: KubeObject; makeReady: () => Promise<void> }> {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const made = await client.create<KubeObject>({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p, namespace, labels: { app: 'cache' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const as = (ready: boolean): KubeObject => ({ ...pod(namespace, p, { app: 'cache' }, ready), metadata: { ...made.metadata } });
+    const makeReady = async (): Promise<void> => {
+      await client.patchStatus({ apiVersion: 'v1', kind: 'Pod', namespace, name: p }, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    };
+    return { a: pod(namespace, `${p}-a`, { app: 'cache' }), b: pod(namespace, `${p}-b`, { app: 'cache' }), starting: as(false), ready: as(true), makeReady };
+  }
+
+  it('the eviction of the starting pod first: the removal judged on state with it ready is denied', async () => {
+    const { a, b, starting, ready, makeReady } = await world('first');
+    const policy = uniqueName('cache-first');
+    const evictStarting = await handlerOn(policy, [a, b, starting])(eviction(starting));
+    expect(evictStarting.allowed, evictStarting.message).to.equal(true);
+    await makeReady(); // the kubelet's write lands before the eviction removes the pod
+    const removeA = await handlerOn(policy, [a, b, ready])(eviction(a));
+    expect(removeA.allowed).to.equal(false);
+    expect(removeA.message).to.include('1 other removal(s) already admitted and not yet observed would leave ready Pods the policy matches at 1 (3 now); at least 2 required');
+  });
+
+  it('the other removal first, on state with the pod ready: the starting pod\'s eviction, decided on older state, is denied', async () => {
+    const { a, b, starting, ready, makeReady } = await world('second');
+    const policy = uniqueName('cache-second');
+    await makeReady();
+    const removeA = await handlerOn(policy, [a, b, ready])(eviction(a));
+    expect(removeA.allowed, removeA.message).to.equal(true);
+    const evictStarting = await handlerOn(policy, [a, b, starting])(eviction(starting));
+    expect(evictStarting.allowed).to.equal(false);
+    expect(evictStarting.message).to.include(`${namespace}/second turned ready after the state this decision read`);
   });
 });
 
