@@ -240,6 +240,7 @@ function admissionServer(parts: Parts, ready: () => Readiness): AdmissionServer 
     record: (request, decision) => parts.recorder.record(request, decision),
     observeStage: (stage, seconds) => parts.metrics.admissionStageDuration.observe({ stage }, seconds),
     stageClock: () => performance.now(),
+    readPod: (namespace, name) => parts.client.find({ apiVersion: 'v1', kind: 'Pod', namespace, name }),
   });
   return createAdmissionServer({
     handler,

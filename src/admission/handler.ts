@@ -12,6 +12,7 @@
 //   which they are, and the decision is taken again only if what was read differs.
 // If that state cannot be had before the deadline, the failure mode applies and the decision says so.
 import { decide as decideCore, describeRequest, exemptReason, plainDecision } from '../core/decide.js';
+import { evictionPrecondition, isEviction } from '../core/evictions.js';
 import { freshScopes, reachedNamespaceNames, type StateScope } from '../core/freshness.js';
 import type { CompiledException, CompiledPolicy } from '../core/policy.js';
 import { Verdicts, type AdmissionRequest, type Decision, type DecisionInput, type IdentityConfig, type LeaseState, type Lookup, type MetricReader, type Snapshot } from '../core/types.js';
@@ -54,6 +55,11 @@ export interface HandlerDeps {
   stageClock?: () => number;
   /** How long one CEL evaluation may run (default CEL_DEADLINE_MS); its clock is stageClock or performance.now. */
   celDeadlineMs?: number;
+  /**
+   * Reads a pod consistently (a GET), for the precondition an eviction is given (core/evictions.ts); undefined when it
+   * does not exist. Without it (tests of other stages), evictions are not given one.
+   */
+  readPod?: (namespace: string, name: string) => Promise<KubeObject | undefined>;
 }
 
 /**
@@ -213,10 +219,28 @@ export function createDecisionHandler(deps: HandlerDeps): AdmissionHandler {
   };
 
   /**
-   * The mutating webhook only patches (lease stamps, averts), on the cache and without waiting: the validating
-   * webhook, called after it with the patched object, takes the verdict.
+   * An eviction is held to the pod as it is now (`evictions.suture.dev`, core/evictions.ts): one consistent read of
+   * the pod, whose resourceVersion becomes the eviction's delete precondition. A read that fails refuses the eviction
+   * (the webhook fails closed): without the precondition the verdict could be on another pod than the one removed.
    */
-  const mutate = (request: AdmissionRequest): Decision => {
+  const preconditionEviction = async (request: AdmissionRequest, readPod: NonNullable<HandlerDeps['readPod']>): Promise<Decision> => {
+    const summary = 'the eviction removes the pod only at the resourceVersion read now';
+    try {
+      const pod = await readPod(request.namespace ?? '', request.name ?? '');
+      const patch = request.object === undefined || request.object === null ? [] : evictionPrecondition(request.object, pod);
+      return { ...plainDecision(request.uid, { verdict: Verdicts.Allow, message: '', stage: 'respond', summary }), patch };
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      return plainDecision(request.uid, { verdict: Verdicts.Error, message: `${describeRequest(request)} by ${request.userInfo.username} could not be given its precondition: the pod could not be read: ${why} [decision ${request.uid}]`, stage: 'respond', summary });
+    }
+  };
+
+  /**
+   * The mutating webhook only patches (lease stamps, averts), on the cache and without waiting: the validating
+   * webhook, called after it with the patched object, takes the verdict. An eviction is given its precondition.
+   */
+  const mutate = (request: AdmissionRequest): Promise<Decision> | Decision => {
+    if (isEviction(request) && deps.readPod !== undefined) return preconditionEviction(request, deps.readPod);
     if (request.operation === 'DELETE' || request.operation === 'CONNECT') {
       return plainDecision(request.uid, { verdict: Verdicts.Allow, message: '', stage: 'respond', summary: 'nothing to patch on a DELETE' });
     }

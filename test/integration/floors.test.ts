@@ -311,6 +311,60 @@ describe('The decision handler, finding 6 forced: an eviction decided while its 
   });
 });
 
+describe('evictions.suture.dev on the real API server: the pod removed is the pod judged (finding 6)', () => {
+  let namespace: string;
+  before(async () => {
+    namespace = await createNamespace(cluster().kubeConfig, 'it-floors-precondition');
+  });
+  after(async () => {
+    await deleteNamespace(cluster().kubeConfig, namespace);
+  });
+
+  /** The mutating phase of the decision handler, reading pods from the real API server. */
+  function mutator(): (request: AdmissionRequest) => Promise<Decision> {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const handler = createDecisionHandler({
+      sources: { snapshot: () => createSnapshot([]), readFresh: (base) => Promise.resolve({ snapshot: base, changed: false }), policies: () => [], leases: () => [], exceptions: () => [], metrics: metricReader({}), identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] } },
+      budgets: new BudgetStore({ client, namespace, now: () => Date.now() }),
+      floors: new FloorStore({ client, namespace, now: () => Date.now() }),
+      now: () => new Date(),
+      freshnessTimeoutMs: 5000,
+      record: () => undefined,
+      readPod: (ns, name) => client.find({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name }),
+    });
+    return (request) => handler(request, Phases.Mutate);
+  }
+
+  /** The eviction as the API server sends it to the webhook, and the body the client sent, the patch applied. */
+  async function stamped(name: string): Promise<{ body: Record<string, unknown>; patch: Decision['patch'] }> {
+    const body: Record<string, unknown> = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } };
+    const target = pod(namespace, name);
+    const decision = await mutator()({ ...createRequest(target, saUser('ops', 'operator')), uid: uniqueName('mutate'), namespace, name, kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, subResource: 'eviction', object: body as KubeObject });
+    expect(decision.allowed).to.equal(true);
+    const [op] = decision.patch;
+    return { body: op?.path === '/deleteOptions' ? { ...body, deleteOptions: op.value } : body, patch: decision.patch };
+  }
+
+  it('a pod changed after the mutating webhook read it is not evicted (409); an unchanged one is', async () => {
+    const kc = cluster().kubeConfig;
+    const client = createObjectClient(kc, { fieldManager: 'suture-it' });
+    for (const name of ['raced', 'calm']) await client.create<KubeObject>({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: 'cache' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const raced = await stamped('raced');
+    const rv = (await client.get({ apiVersion: 'v1', kind: 'Pod', namespace, name: 'raced' })).metadata.resourceVersion;
+    expect(raced.patch).to.deep.equal([{ op: 'add', path: '/deleteOptions', value: { preconditions: { resourceVersion: rv } } }]);
+    // The kubelet's Ready write lands between admission and the removal.
+    await client.patchStatus({ apiVersion: 'v1', kind: 'Pod', namespace, name: 'raced' }, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    const refused = await call(kc, 'POST', `/api/v1/namespaces/${namespace}/pods/raced/eviction`, { body: raced.body });
+    expect(refused.status, refused.message).to.equal(409);
+    expect(await client.find({ apiVersion: 'v1', kind: 'Pod', namespace, name: 'raced' })).to.not.equal(undefined);
+    const calm = await stamped('calm');
+    const evicted = await call(kc, 'POST', `/api/v1/namespaces/${namespace}/pods/calm/eviction`, { body: calm.body });
+    expect(evicted.status, evicted.message).to.equal(201);
+    // A pod that is gone gets no precondition: the eviction then fails with 404 as it would anyway.
+    expect((await stamped('never-was')).patch).to.deep.equal([]);
+  });
+});
+
 describe('Floors serialized across requests and two Suture replicas (issue 9, item 6b; real control plane)', function () {
   this.timeout(300_000);
   let suture: SutureReplicas;

@@ -226,7 +226,7 @@ describe('reconcilers (real API server)', function () {
       expect(validating[0]?.name).to.equal('validate.suture.dev');
       expect(validating[0]?.clientConfig.url).to.equal('https://127.0.0.1:1/validate');
       expect(Buffer.from(validating[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8')).to.equal(caPem);
-      expect((await hooks('MutatingWebhookConfiguration')).map((h) => h.name)).to.deep.equal(['mutate.suture.dev']);
+      expect((await hooks('MutatingWebhookConfiguration')).map((h) => h.name)).to.deep.equal(['mutate.suture.dev', 'evictions.suture.dev']);
     });
 
     it('are regenerated after a policy change', async () => {

@@ -22,6 +22,9 @@
 //    configured exempt users and groups); the matchConditions carry the policies' namespaces, names and labels, so
 //    nothing else is ever sent. Where a target may be a custom resource, the DELETE of the CRD serving it too (the API
 //    server removes a CRD's instances without admitting each).
+// The mutating configuration holds `mutate.suture.dev` (lease stamps, averts; governed identities) and, wherever an
+// eviction is judged by either validating webhook, `evictions.suture.dev`: every eviction, from anyone, gets the
+// resourceVersion of its pod as delete precondition (core/evictions.ts), so the pod removed is the pod judged.
 // With no policies and no leases the governed webhooks keep no rules; the objects webhook (Suture's own kinds, from
 // everyone) is always there.
 import { GROUP, KINDS } from '../../api/schema.js';
@@ -35,6 +38,7 @@ export const MUTATE_WEBHOOK = 'mutate.suture.dev';
 export const OBJECTS_WEBHOOK = 'objects.suture.dev';
 export const IDENTITIES_WEBHOOK = 'identities.suture.dev';
 export const EFFECTS_WEBHOOK = 'effects.suture.dev';
+export const EVICTIONS_WEBHOOK = 'evictions.suture.dev';
 export const WebhookPaths = { validate: '/validate', mutate: '/mutate', objects: '/validate-objects' } as const;
 export const DEFAULT_CONFIGURATION_NAME = 'suture';
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -192,9 +196,9 @@ export function validatingRules(inputs: WebhookInputs): WebhookRule[] {
   // Before the DELETE wildcard (which is about cascades): pods judged by name, or through a floor on their owners.
   const floorsOnWorkloads = inputs.policies.some((p) => guardsEffects(p).floor && policyOperations(p).includes('DELETE') && p.match.some((sel) => targetsOf(sel, inputs.catalog).some(isWorkload)));
   if (floorsOnWorkloads) add(table, '', 'pods', ['DELETE']);
-  addEviction(table);
-  if (deletes) add(table, '*', '*', ['DELETE']);
   addControllerEffects(table, inputs, deletes);
+  addEviction(table); // after every way pods are reached (a floor's pod deletes included), before the cascade wildcard
+  if (deletes) add(table, '*', '*', ['DELETE']);
   dropCovered(table);
   const rules = renderRules(table);
   // An UPDATE can remove objects too: a scale-down (pods, and PVCs under whenScaled: Delete), an ownerReference
@@ -529,6 +533,25 @@ function governedWebhook(name: string, rules: WebhookRule[], conditions: MatchCo
   };
 }
 
+/** Whether rules send evictions (a CREATE of pods/eviction) to a webhook. */
+function sendsEvictions(rules: readonly WebhookRule[]): boolean {
+  return rules.some(
+    (r) =>
+      r.apiGroups.some((g) => g === '' || g === '*') &&
+      r.operations.some((op) => op === 'CREATE' || op === '*') &&
+      r.resources.some((res) => res === 'pods/eviction' || res === 'pods/*' || res === '*/*'),
+  );
+}
+
+/**
+ * evictions.suture.dev: every eviction, from anyone, wherever a validating webhook judges evictions; it only adds the
+ * pod's resourceVersion as delete precondition (core/evictions.ts). No rules (it is never called) otherwise.
+ */
+function evictionsWebhook(judged: boolean, config: WebhookConfig): Record<string, unknown> {
+  const rules: WebhookRule[] = judged ? [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods/eviction'], scope: '*' }] : [];
+  return { name: EVICTIONS_WEBHOOK, ...common(config, WebhookPaths.mutate), ...(rules.length === 0 ? {} : { rules }), namespaceSelector: {}, reinvocationPolicy: 'Never' };
+}
+
 /** Suture's own kinds, from everyone: `kubectl apply --dry-run=server` of a bad policy fails with its errors. */
 function objectsWebhook(config: WebhookConfig): Record<string, unknown> {
   const resources = KINDS.map((k) => k.plural).sort();
@@ -556,13 +579,14 @@ export interface WebhookConfigurations {
 export function buildWebhookConfigurations(inputs: WebhookInputs, config: WebhookConfig): WebhookConfigurations {
   const effects = effectTargets(inputs);
   const governed = matchConditions(inputs, config);
+  const validating = validatingRules(inputs);
   return {
     validating: {
       apiVersion: ADMISSION_API_VERSION,
       kind: 'ValidatingWebhookConfiguration',
       metadata: metadata(config),
       webhooks: [
-        governedWebhook(VALIDATE_WEBHOOK, validatingRules(inputs), validateConditions(inputs, config), config),
+        governedWebhook(VALIDATE_WEBHOOK, validating, validateConditions(inputs, config), config),
         governedWebhook(IDENTITIES_WEBHOOK, identityRules(), identityConditions(inputs, config), config),
         governedWebhook(EFFECTS_WEBHOOK, effects.rules, effectConditions(inputs, config, effects.targets), config),
         objectsWebhook(config),
@@ -572,7 +596,7 @@ export function buildWebhookConfigurations(inputs: WebhookInputs, config: Webhoo
       apiVersion: ADMISSION_API_VERSION,
       kind: 'MutatingWebhookConfiguration',
       metadata: metadata(config),
-      webhooks: [{ ...governedWebhook(MUTATE_WEBHOOK, mutatingRules(inputs), governed, config), reinvocationPolicy: 'IfNeeded' }],
+      webhooks: [{ ...governedWebhook(MUTATE_WEBHOOK, mutatingRules(inputs), governed, config), reinvocationPolicy: 'IfNeeded' }, evictionsWebhook(sendsEvictions(validating) || sendsEvictions(effects.rules), config)],
     },
   };
 }

@@ -74,6 +74,8 @@ describe('core/generate/webhooks', () => {
   it('rules: policy kinds with their operations, subresources for UPDATE, DELETE of everything, updates that can delete, unknown kinds by group', () => {
     expect(validatingRules(full)).to.deep.equal([
       { apiGroups: ['*'], apiVersions: ['*'], operations: ['DELETE'], resources: ['*/*'], scope: '*' },
+      // the floor's pod deletes are judged (a removed pod lowers it), so are evictions
+      { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['pods/eviction'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['secrets', 'services'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/scale', 'persistentvolumeclaims/status', 'pods/status', 'secrets/scale', 'secrets/status', 'services/scale', 'services/status'], scope: '*' },
       { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
@@ -94,6 +96,22 @@ describe('core/generate/webhooks', () => {
     expect(evicts({ policies: [], leases: [podLease], catalog })).to.equal(true);
     expect(evicts({ policies: [floor], leases: [], catalog })).to.equal(true);
     expect(evicts({ policies: [protectPvcs], leases: [lease], catalog })).to.equal(false);
+    // A floor judged on UPDATE only still has its pods' deletes judged (a removed pod lowers it): evictions too.
+    expect(evicts({ policies: [replicas], leases: [], catalog })).to.equal(true);
+  });
+
+  it('evictions.suture.dev gives every eviction its pod\'s resourceVersion wherever a validating webhook judges evictions; it is never called otherwise', () => {
+    const evictions = (inputs: WebhookInputs): Record<string, unknown> | undefined => (buildWebhookConfigurations(inputs, local).mutating['webhooks'] as { name: string }[]).find((h) => h.name === 'evictions.suture.dev');
+    const pods = policy('pods', { match: [{ apiGroups: [''], kinds: ['Pod'], namespaces: ['prod'] }], operations: ['DELETE'] });
+    for (const inputs of [{ policies: [pods], leases: [], catalog }, { policies: [replicas], leases: [], catalog }]) {
+      const hook = evictions(inputs);
+      expect(hook?.['rules']).to.deep.equal([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods/eviction'], scope: '*' }]);
+      // From everyone (the effect is guarded whoever evicts), at /mutate, failing closed like the other webhooks.
+      expect(hook).to.not.have.property('matchConditions');
+      expect(hook).to.deep.include({ failurePolicy: 'Fail', reinvocationPolicy: 'Never', clientConfig: { url: 'https://127.0.0.1:9443/mutate', caBundle: Buffer.from(local.caBundle, 'utf8').toString('base64') } });
+    }
+    expect(evictions({ policies: [protectPvcs], leases: [lease], catalog })).to.not.have.property('rules');
+    expect(evictions(empty)).to.not.have.property('rules');
   });
 
   it('identities webhook: a fixed set of rules, only governed identities writing into exempt namespaces or binding', () => {
@@ -183,8 +201,9 @@ describe('core/generate/webhooks', () => {
     expect(validatingRules({ policies: [widgets], leases: [], catalog }).map((r) => r.operations)).to.deep.equal([['CREATE']]);
   });
 
-  it('a floor brings pod deletes, pod status writes and HPAs, whose effects lower it (issue 9, items 4 and 5)', () => {
+  it('a floor brings pod deletes and evictions, pod status writes and HPAs, whose effects lower it (issue 9, items 4 and 5)', () => {
     expect(validatingRules({ policies: [replicas], leases: [], catalog })).to.deep.equal([
+      { apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['pods/eviction'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['DELETE'], resources: ['pods'], scope: '*' },
       { apiGroups: [''], apiVersions: ['*'], operations: ['UPDATE'], resources: ['pods/status'], scope: '*' },
       { apiGroups: ['apps'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], scope: '*' },
