@@ -18,7 +18,8 @@
 // Pods not yet available that a request removes (FloorUse.leaving) are reserved as well. An eviction reads its pod
 // only after admission, so a pod the verdict saw starting can be ready by the time it is removed: the kubelet's Ready
 // write lands between the two (found by the randomised safety test, finding 6 in docs/security.md). A
-// PodDisruptionBudget closes this with a resourceVersion precondition on the delete; a webhook cannot set one. Here:
+// PodDisruptionBudget closes this with a resourceVersion precondition on the delete, and so does Suture's mutating
+// `evictions.suture.dev` (core/evictions.ts); an eviction that reached no such webhook carries `leaving`, and here:
 // - a decision that counts such a pod as available (it read the state after the Ready write) sees its removal
 //   pending, as for any other removal;
 // - the request removing it reads the pod after reading the reservations and before writing its own: if the pod is

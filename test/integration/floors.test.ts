@@ -234,7 +234,7 @@ describe('The decision handler, the harmful ordering forced: three evictions eac
   });
 });
 
-describe('The decision handler, finding 6 forced: an eviction decided while its pod starts, the pod ready before it goes', () => {
+describe('The decision handler, finding 6 forced: an eviction that reached no evictions.suture.dev, decided while its pod starts, the pod ready before it goes', () => {
   let namespace: string;
   before(async () => {
     namespace = await createNamespace(cluster().kubeConfig, 'it-floors-starting');

@@ -259,7 +259,8 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
       operations: ['DELETE'],
       invariants: [{ name: 'two-ready', minAvailable: { count: 2 } }],
     });
-    const eviction: AdmissionRequest = { ...createRequest(starting, operator), kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, subResource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'rabbit-3', namespace: 'mq' } } };
+    const evict = (p: KubeObject, deleteOptions?: Record<string, unknown>): AdmissionRequest => ({ ...createRequest(p, operator), kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, subResource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: p.metadata.name, namespace: 'mq' }, ...(deleteOptions === undefined ? {} : { deleteOptions }) } });
+    const eviction = evict(starting);
     for (const policy of [floor, podFloor]) {
       const d = judge(eviction, [rabbit, p0, p1, p2, starting], [policy]);
       expect(d.allowed, policy.name).to.equal(true);
@@ -271,6 +272,13 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
     const d = judge(eviction, [rabbit, p0, starting], [podFloor]);
     expect(d.allowed).to.equal(true);
     expect(d.floors.map((f) => f.leaving)).to.deep.equal([[ref]]);
+    // An eviction pinned to the pod judged (evictions.suture.dev gave it the pod's resourceVersion) fails instead of
+    // removing a pod that changed; a DELETE is admitted again with the object it removes: neither reserves it.
+    const pinned = { preconditions: { resourceVersion: '7' } };
+    expect(judge(evict(starting, pinned), [rabbit, p0, p1, p2, starting], [floor, podFloor]).floors).to.deep.equal([]);
+    expect(judge(deleteRequest(starting, operator), [rabbit, p0, p1, p2, starting], [floor, podFloor]).floors).to.deep.equal([]);
+    // A pinned eviction of a ready pod is reserved as before, without the starting pods it does not remove.
+    expect(judge(evict(p0, pinned), [rabbit, p0, p1, p2, starting], [floor]).floors.map((f) => [f.removes, f.leaving])).to.deep.equal([[[p0.metadata.uid], []]]);
     // A pod already terminating or finished is leaving for good: nothing to reserve.
     for (const gone of [terminating(starting), withStatus(starting, { phase: 'Failed' })]) {
       expect(judge(deleteRequest(gone, operator), [rabbit, p0, p1, p2, gone], [floor, podFloor]).floors, JSON.stringify(gone.status)).to.deep.equal([]);
