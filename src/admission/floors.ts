@@ -141,7 +141,8 @@ export class FloorStore {
       const live = parse(current?.data?.[key]).filter((p) => p.until > now);
       // Removals others reserved of pods this decision still counted: its `after` includes them, wrongly.
       const pending = new Set(live.filter((p) => !mine.has(p.uid) && counted.has(p.uid)).map((p) => p.uid));
-      const left = use.after - pending.size;
+      // A capped count (FloorUse.uncapped): the pending removals come off the pods it was capped from.
+      const left = Math.min((use.uncapped ?? use.after) - pending.size, use.after);
       if ((use.count > 0 || turnedReady.length > 0) && left < use.required) return { ok: false, use, pending: pending.size, left, turnedReady };
       const until = now + (this.options.reservationMs ?? FLOOR_RESERVATION_MS);
       const next = [...live.filter((p) => !mine.has(p.uid)), ...[...mine].map((uid) => ({ uid, until, by }))];

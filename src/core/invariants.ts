@@ -118,6 +118,8 @@ interface Availability {
   counted: string[];
   /** The pods not available yet that the request removes (FloorUse.leaving). */
   leaving: PodRef[];
+  /** The available pods `after` was capped from, where the controller keeps fewer (FloorUse.uncapped). */
+  uncapped?: number;
 }
 
 function uidsOf(pods: readonly KubeObject[]): string[] {
@@ -173,7 +175,8 @@ function workloadAvailability(a: Affected, inv: { count?: number; percent?: numb
   const availableAfter = podsAfter.filter(isAvailablePod);
   const replicas = old.kind === 'DaemonSet' ? undefined : (field(a.object, 'spec', 'replicas') ?? field(old, 'spec', 'replicas'));
   const kept = keptPods(a.object, availableAfter, replicas);
-  return { what, before, after: kept.count, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(kept.pods), leaving: leavingPods(podsBefore, podsAfter) };
+  const uncapped = kept.count < kept.pods.length ? { uncapped: kept.pods.length } : {};
+  return { what, before, after: kept.count, ...uncapped, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(kept.pods), leaving: leavingPods(podsBefore, podsAfter) };
 }
 
 /**
@@ -224,7 +227,7 @@ function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?:
 function floorUses(name: string, checks: readonly Availability[], ctx: InvariantContext): FloorUse[] {
   return checks
     .filter((c) => c.after < c.before || c.leaving.length > 0)
-    .map((c) => ({ policy: ctx.policy, invariant: name, scope: c.scope, what: c.what, removes: c.removes, counted: c.counted, leaving: c.leaving, count: Math.max(0, c.before - c.after), before: c.before, after: c.after, required: c.required }));
+    .map((c) => ({ policy: ctx.policy, invariant: name, scope: c.scope, what: c.what, removes: c.removes, counted: c.counted, leaving: c.leaving, count: Math.max(0, c.before - c.after), before: c.before, after: c.after, ...(c.uncapped === undefined ? {} : { uncapped: c.uncapped }), required: c.required }));
 }
 
 /**

@@ -241,6 +241,12 @@ export interface FloorUse {
   /** Available before and after the request, as this decision counted them, and the floor. */
   before: number;
   after: number;
+  /**
+   * Where `after` is a cap — the controller of a ReplicaSet or Deployment keeps at most `spec.replicas` of its
+   * available pods, whichever it removes — the available pods it was capped from. Removals reserved elsewhere come off
+   * these first: what is left is min(uncapped − pending, after), not after − pending.
+   */
+  uncapped?: number;
   required: number;
 }
 

@@ -91,6 +91,19 @@ describe('FloorStore (real API server): removals a floor allowed, reserved acros
     t += 31_000;
     expect(await store.reserve('f', [first('v')])).to.deep.equal({ ok: true });
   });
+
+  it('a capped count (a Deployment with more ready pods than replicas, mid-rollout): pending removals come off the pods it was capped from', async () => {
+    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+    const store = new FloorStore({ client, namespace, now: () => Date.now() });
+    // 8 ready pods, replicas 3: every removal leaves after = 3 (the controller keeps 3), uncapped 7.
+    const pods = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'];
+    const capped = (uid: string): FloorUse => ({ policy: 'api-floor', invariant: 'floor', scope: 'apps/Deployment/shop/api', what: 'ready replicas of apps/Deployment shop/api', removes: [uid], leaving: [], counted: pods.filter((u) => u !== uid), count: 5, before: 8, after: 3, uncapped: 7, required: 2 });
+    // Five removals of old pods pending (the ReplicaSet controller's scale-down); one more leaves 8 − 6 = 2: allowed.
+    for (const uid of ['d0', 'd1', 'd2', 'd3', 'd4']) expect(await store.reserve(`rs-${uid}`, [capped(uid)]), uid).to.deep.equal({ ok: true });
+    expect(await store.reserve('evict-d5', [capped('d5')])).to.deep.equal({ ok: true });
+    // The next would leave 1.
+    expect(await store.reserve('evict-d6', [capped('d6')])).to.deep.include({ ok: false, pending: 6, left: 1 });
+  });
 });
 
 describe('FloorStore (real API server): a pod removed before it was ready, that turns ready before it goes (finding 6)', () => {

@@ -295,6 +295,18 @@ describe('core/controllers: floors judged on projected counts (issue 9, item 5)'
     expect(d.trace.find((s) => s.stage === 'invariants')?.checks).to.deep.equal([]);
   });
 
+  it('a Deployment with more ready pods than replicas (mid-rollout): the removal says what the cap counts from', () => {
+    const api = withStatus(deployment('shop', 'api', 3, { app: 'api' }), { readyReplicas: 3 });
+    const oldRs = withStatus(owned(replicaSet('shop', 'api-1', 0), api), { readyReplicas: 4 });
+    const newRs = withStatus(owned(replicaSet('shop', 'api-2', 3), api), { readyReplicas: 4 });
+    const apiPods = [...[0, 1, 2, 3].map((i) => owned(pod('shop', `api-1-${i}`), oldRs)), ...[0, 1, 2, 3].map((i) => owned(pod('shop', `api-2-${i}`), newRs))];
+    const apiFloor = compiled('api-floor', { match: [{ apiGroups: ['apps'], kinds: ['Deployment'], selector: { matchLabels: { app: 'api' } } }], invariants: [{ name: 'floor', minAvailable: { count: 2 } }] });
+    const d = judge(deleteRequest(apiPods[0] as KubeObject, operator), [api, oldRs, newRs, ...apiPods], [apiFloor]);
+    expect(d.allowed).to.equal(true);
+    // 7 available after the removal, of which the controller keeps 3: removals pending elsewhere come off the 7.
+    expect(d.floors.map((f) => ({ before: f.before, after: f.after, uncapped: f.uncapped, counted: f.counted.length }))).to.deep.equal([{ before: 8, after: 3, uncapped: 7, counted: 7 }]);
+  });
+
   it('the removed pods lower the ready count of their controller, and a ReplicaSet’s Deployment', () => {
     const web = withStatus(deployment('shop', 'web', 2), { readyReplicas: 2 });
     const webRs = withStatus(owned(replicaSet('shop', 'web-1', 2), web), { readyReplicas: 2 });
