@@ -11,8 +11,8 @@ import type { KubeObject } from '../../src/api/types.js';
 import { BudgetStore } from '../../src/admission/budgets.js';
 import { floorConfigMapName, FloorStore } from '../../src/admission/floors.js';
 import { createDecisionHandler } from '../../src/admission/handler.js';
-import { Phases } from '../../src/admission/review.js';
-import { compilePolicy } from '../../src/core/policy.js';
+import { Phases, type Phase } from '../../src/admission/review.js';
+import { compilePolicy, type CompiledPolicy } from '../../src/core/policy.js';
 import { createSnapshot } from '../../src/core/snapshot.js';
 import type { AdmissionRequest, Decision, FloorUse } from '../../src/core/types.js';
 import { CONTENT_TYPES, createObjectClient, type ExchangeRequest, type Impersonation } from '../../src/kube/client.js';
@@ -42,6 +42,34 @@ async function call(kc: KubeConfig, method: ExchangeRequest['method'], path: str
 
 function ready(policy: Policy | undefined): boolean {
   return policy?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/**
+ * A decision handler on frozen state: its cache and its fresh reads are `objects` (a decision reads state that has
+ * seen nothing since), with `policies`, its budgets and floors in `namespace` on the real API server.
+ */
+function frozenHandler(options: { namespace: string; objects: readonly KubeObject[]; policies: readonly CompiledPolicy[]; floors?: FloorStore; readPod?: boolean }): (request: AdmissionRequest, phase?: Phase) => Promise<Decision> {
+  const { namespace } = options;
+  const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
+  const snapshot = createSnapshot([...options.objects]);
+  const handler = createDecisionHandler({
+    sources: {
+      snapshot: () => snapshot,
+      readFresh: (base) => Promise.resolve({ snapshot: base, changed: false }),
+      policies: () => options.policies,
+      leases: () => [],
+      exceptions: () => [],
+      metrics: metricReader({}),
+      identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] },
+    },
+    budgets: new BudgetStore({ client, namespace, now: () => Date.now() }),
+    floors: options.floors ?? new FloorStore({ client, namespace, now: () => Date.now() }),
+    now: () => new Date(),
+    freshnessTimeoutMs: 5000,
+    record: () => undefined,
+    ...(options.readPod === true ? { readPod: (ns: string, name: string) => client.find({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name }) } : {}),
+  });
+  return (request, phase = Phases.Validate) => handler(request, phase);
 }
 
 describe('FloorStore (real API server): removals a floor allowed, reserved across replicas', () => {
@@ -193,26 +221,9 @@ describe('The decision handler, the harmful ordering forced: three evictions eac
   function replicas(floors: (i: number) => FloorStore): ((request: AdmissionRequest) => Promise<Decision>)[] {
     if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
     const policy = compiled.policy;
-    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
-    const snapshot = createSnapshot([rabbit, ...pods]);
     return [0, 1].map((i) => {
-      const handler = createDecisionHandler({
-        sources: {
-          snapshot: () => snapshot,
-          readFresh: (base) => Promise.resolve({ snapshot: base, changed: false }), // fresh state that has seen no removal yet
-          policies: () => [policy],
-          leases: () => [],
-          exceptions: () => [],
-          metrics: metricReader({}),
-          identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] },
-        },
-        budgets: new BudgetStore({ client, namespace, now: () => Date.now() }),
-        floors: floors(i),
-        now: () => new Date(),
-        freshnessTimeoutMs: 5000,
-        record: () => undefined,
-      });
-      return (request: AdmissionRequest) => handler(request, Phases.Validate);
+      const handler = frozenHandler({ namespace, objects: [rabbit, ...pods], policies: [policy], floors: floors(i) });
+      return (request: AdmissionRequest) => handler(request);
     });
   }
 
@@ -260,26 +271,8 @@ describe('The decision handler, finding 6 forced: an eviction that reached no ev
   function handlerOn(policyName: string, pods: readonly KubeObject[]): (request: AdmissionRequest) => Promise<Decision> {
     const compiled = compilePolicy(policyObject(policyName, { match: [{ apiGroups: [''], kinds: ['Pod'], selector: { matchLabels: { app: 'cache' } } }], operations: ['DELETE'], invariants: [{ name: 'two-ready', minAvailable: { count: 2 } }] }));
     if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
-    const policy = compiled.policy;
-    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
-    const snapshot = createSnapshot([...pods]);
-    const handler = createDecisionHandler({
-      sources: {
-        snapshot: () => snapshot,
-        readFresh: (base) => Promise.resolve({ snapshot: base, changed: false }),
-        policies: () => [policy],
-        leases: () => [],
-        exceptions: () => [],
-        metrics: metricReader({}),
-        identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] },
-      },
-      budgets: new BudgetStore({ client, namespace, now: () => Date.now() }),
-      floors: new FloorStore({ client, namespace, now: () => Date.now() }),
-      now: () => new Date(),
-      freshnessTimeoutMs: 5000,
-      record: () => undefined,
-    });
-    return (request) => handler(request, Phases.Validate);
+    const handler = frozenHandler({ namespace, objects: pods, policies: [compiled.policy] });
+    return (request) => handler(request);
   }
 
   const eviction = (p: KubeObject): AdmissionRequest => ({
@@ -335,16 +328,7 @@ describe('evictions.suture.dev on the real API server: the pod removed is the po
 
   /** The mutating phase of the decision handler, reading pods from the real API server. */
   function mutator(): (request: AdmissionRequest) => Promise<Decision> {
-    const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
-    const handler = createDecisionHandler({
-      sources: { snapshot: () => createSnapshot([]), readFresh: (base) => Promise.resolve({ snapshot: base, changed: false }), policies: () => [], leases: () => [], exceptions: () => [], metrics: metricReader({}), identities: { exemptNamespaces: ['kube-system'], exemptUsers: [], exemptGroups: [] } },
-      budgets: new BudgetStore({ client, namespace, now: () => Date.now() }),
-      floors: new FloorStore({ client, namespace, now: () => Date.now() }),
-      now: () => new Date(),
-      freshnessTimeoutMs: 5000,
-      record: () => undefined,
-      readPod: (ns, name) => client.find({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name }),
-    });
+    const handler = frozenHandler({ namespace, objects: [], policies: [], readPod: true });
     return (request) => handler(request, Phases.Mutate);
   }
 
