@@ -40,8 +40,6 @@ export { FLOOR_LABEL };
 /** How long a reserved removal counts when it is never observed (the request failed after Suture admitted it). */
 export const FLOOR_RESERVATION_MS = 30_000;
 const MAX_ATTEMPTS = 10;
-/** Above this many pods of one namespace to read again, one LIST of the namespace's pods replaces the GETs. */
-const GETS_PER_NAMESPACE = 4;
 
 interface Pending {
   /** The uid of the pod whose removal is pending. */
@@ -151,22 +149,13 @@ export class FloorStore {
     throw new Error(`could not reserve a removal against floor ${use.policy}/${use.invariant} after ${MAX_ATTEMPTS} conflicting attempts`);
   }
 
-  /**
-   * The pods of `pods` available now, as namespace/name, by consistent reads: a GET of each, or one LIST per namespace
-   * where a request removes more (a workload deleted with many pods still starting).
-   */
+  /** The pods of `pods` available now, as namespace/name, by a consistent GET of each (an eviction names one). */
   private async availableNow(pods: readonly PodRef[]): Promise<string[]> {
-    const byNamespace = new Map<string, PodRef[]>();
-    for (const p of pods) byNamespace.set(p.namespace, [...(byNamespace.get(p.namespace) ?? []), p]);
-    const reads = await Promise.all(
-      [...byNamespace].map(async ([namespace, refs]): Promise<KubeObject[]> => {
-        if (refs.length > GETS_PER_NAMESPACE) return (await this.options.client.list('v1', 'Pod', { namespace })).items;
-        const found = await Promise.all(refs.map((p) => this.options.client.find({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.name })));
-        return found.filter((o): o is KubeObject => o !== undefined);
-      }),
-    );
-    const available = new Set(reads.flat().flatMap((o) => (isAvailablePod(o) ? [o.metadata.uid] : [])));
-    return pods.filter((p) => available.has(p.uid)).map((p) => `${p.namespace}/${p.name}`);
+    const read = await Promise.all(pods.map((p) => this.options.client.find({ apiVersion: 'v1', kind: 'Pod', namespace: p.namespace, name: p.name })));
+    return pods.flatMap((p, i) => {
+      const pod = read[i];
+      return pod !== undefined && pod.metadata.uid === p.uid && isAvailablePod(pod) ? [`${p.namespace}/${p.name}`] : [];
+    });
   }
 
   /** Takes back what request `by` reserved (a request refused after its floors were reserved, e.g. by a budget). */

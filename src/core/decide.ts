@@ -12,7 +12,6 @@ import { AUDIT_DECISION, AUDIT_POLICY, AUDIT_VERDICT } from '../api/constants.js
 import type { Enforcement, KubeObject } from '../api/types.js';
 import { celVariables, type CelVariables } from './cel.js';
 import { evaluateConditions } from './conditions.js';
-import { floorsToReserve } from './evictions.js';
 import { computeImpact, groupAffected } from './impact.js';
 import { IDENTITIES_POLICY, launderingViolations } from './identities.js';
 import { evaluateInvariant, type InvariantResult } from './invariants.js';
@@ -557,7 +556,7 @@ function respond(ctx: RequestContext, found: { state: Verdictable; outcome: Poli
     patch: allowed ? found.stamp : [],
     auditAnnotations: auditAnnotationsOf(id, verdict, state.violations),
     budgets: allowed ? outcome.budgets : [],
-    floors: allowed ? floorsToReserve(ctx.request, outcome.floors) : [],
+    floors: allowed ? outcome.floors : [],
     exceptionsUsed: found.exceptionsUsed,
     violations: state.violations.map((v) => ({ policy: v.policy.name, invariant: v.invariant, enforcement: v.enforcement, message: v.message })),
     leaseViolations: state.leaseViolations,

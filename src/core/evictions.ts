@@ -7,7 +7,7 @@
 // makes the eviction fail with 409 Conflict, and the client asks again, to be judged on the pod as it is.
 // A precondition the client set already is kept: the API server honours it, and it is at least as strict.
 import type { KubeObject } from '../api/types.js';
-import type { AdmissionRequest, FloorUse, JsonPatchOperation } from './types.js';
+import type { AdmissionRequest, JsonPatchOperation } from './types.js';
 
 /** Whether the request is an eviction (a CREATE of pods/eviction). */
 export function isEviction(request: AdmissionRequest): boolean {
@@ -44,14 +44,4 @@ export function removesUnpinned(request: AdmissionRequest): boolean {
   const options = record(record(request.object)?.['deleteOptions']);
   const set = record(options?.['preconditions'])?.['resourceVersion'];
   return !(typeof set === 'string' && set !== '');
-}
-
-/**
- * The floor uses the edge reserves. The pods a request removes before they were available (FloorUse.leaving) matter
- * only where the removal is not pinned to the pod judged (`removesUnpinned`); elsewhere a use that lowers nothing
- * has nothing to reserve: reserving it would hold other removals back for nothing when the removal then fails.
- */
-export function floorsToReserve(request: AdmissionRequest, uses: readonly FloorUse[]): FloorUse[] {
-  if (removesUnpinned(request)) return [...uses];
-  return uses.filter((u) => u.count > 0).map((u) => (u.leaving.length === 0 ? u : { ...u, leaving: [] }));
 }

@@ -5,6 +5,7 @@ import { celVariables, evaluateBool, formatCelIssue, fromCelValue, type CelVaria
 import type { CompiledAvertEntry, CompiledInvariant } from './policy.js';
 import { escapePointerToken, jsonEqual, lookupPointer, pointerSegments, type Lookup } from './json.js';
 import { isActivePod, isAvailablePod, podsOf } from './controllers.js';
+import { removesUnpinned } from './evictions.js';
 import { describeObject, objectKeyString } from './snapshot.js';
 import type { Affected, AdmissionRequest, BudgetLedger, BudgetUse, FloorUse, Impact, JsonPatchOperation, PodRef, Snapshot } from './types.js';
 import { formatDuration, parseQuantity } from './units.js';
@@ -132,14 +133,15 @@ function removedPods(before: readonly KubeObject[], after: readonly KubeObject[]
   return before.flatMap((p) => (p.metadata.uid !== undefined && p.metadata.uid !== '' && !still.has(p.metadata.uid) ? [p.metadata.uid] : []));
 }
 
-/** The pods of `before` not available but not leaving either (they may turn ready any moment) that `after` lacks. */
-function leavingPods(before: readonly KubeObject[], after: readonly KubeObject[]): PodRef[] {
-  const still = new Set(after.map((p) => p.metadata.uid));
-  return before.flatMap((p) => {
-    const { uid, namespace, name } = p.metadata;
-    if (uid === undefined || uid === '' || still.has(uid) || isAvailablePod(p) || !isActivePod(p)) return [];
-    return [{ uid, namespace: namespace ?? '', name: name ?? '' }];
-  });
+/**
+ * The pods of `before` not available but not leaving either (they may turn ready any moment) that `after` lacks —
+ * only where the request may remove another pod than the one judged (core/evictions.ts `removesUnpinned`).
+ */
+function leavingPods(ctx: InvariantContext, before: readonly KubeObject[], after: readonly KubeObject[]): PodRef[] {
+  if (!removesUnpinned(ctx.request)) return [];
+  const starting = before.filter((p) => !isAvailablePod(p) && isActivePod(p));
+  const gone = new Set(removedPods(starting, after));
+  return starting.filter((p) => gone.has(p.metadata.uid ?? '')).map((p) => ({ uid: p.metadata.uid ?? '', namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }));
 }
 
 /** The ready count a workload's status claims, or its projected count after the request's scale-down. */
@@ -170,13 +172,13 @@ function workloadAvailability(a: Affected, inv: { count?: number; percent?: numb
   if (podsBefore.length === 0) return { what, ...statusAvailability(a, old), required: need, scope, removes: [], counted: [], leaving: [] };
   const availableBefore = podsBefore.filter(isAvailablePod);
   const before = availableBefore.length;
-  if (a.effect === 'DELETE') return { what, before, after: 0, required: need, scope, removes: removedPods(availableBefore, []), counted: [], leaving: leavingPods(podsBefore, []) };
+  if (a.effect === 'DELETE') return { what, before, after: 0, required: need, scope, removes: removedPods(availableBefore, []), counted: [], leaving: leavingPods(ctx, podsBefore, []) };
   const podsAfter = podsOf(old, ctx.after);
   const availableAfter = podsAfter.filter(isAvailablePod);
   const replicas = old.kind === 'DaemonSet' ? undefined : (field(a.object, 'spec', 'replicas') ?? field(old, 'spec', 'replicas'));
   const kept = keptPods(a.object, availableAfter, replicas);
   const uncapped = kept.count < kept.pods.length ? { uncapped: kept.pods.length } : {};
-  return { what, before, after: kept.count, ...uncapped, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(kept.pods), leaving: leavingPods(podsBefore, podsAfter) };
+  return { what, before, after: kept.count, ...uncapped, required: need, scope, removes: removedPods(availableBefore, availableAfter), counted: uidsOf(kept.pods), leaving: leavingPods(ctx, podsBefore, podsAfter) };
 }
 
 /**
@@ -215,7 +217,7 @@ function podAvailability(ctx: InvariantContext, inv: { count?: number; percent?:
     scope: 'pods',
     removes: removedPods(availableBefore, availableAfter),
     counted: uidsOf(availableAfter),
-    leaving: leavingPods(beforePods, afterPods),
+    leaving: leavingPods(ctx, beforePods, afterPods),
   };
 }
 

@@ -233,7 +233,7 @@ export interface FloorUse {
    * pod only after admission, and a kubelet's Ready write can land in between. Their removals are reserved too, so a
    * decision that counts such a pod as available once it turned ready sees it leaving; and the request is held to the
    * floor after all when a read at reservation time finds one of them available. Only for an eviction not pinned to
-   * the pod judged (core/evictions.ts floorsToReserve); empty otherwise.
+   * the pod judged (core/evictions.ts `removesUnpinned`); empty otherwise.
    */
   leaving: PodRef[];
   /** How many available pods the request removes: before − after (at least removes.length, more for a scale-down). */

@@ -184,7 +184,7 @@ describe('FloorStore (real API server): a pod removed before it was ready, that 
     expect(await store.reserve('evict-p', [evictStarting(p, 'cache-second')])).to.deep.equal({ ok: false, use: evictStarting(p, 'cache-second'), pending: 1, left: 1, turnedReady: [`${namespace}/p-second`] });
   });
 
-  it('many starting pods of one namespace are read in one LIST: one of them ready holds the request to the floor', async () => {
+  it('a removal of several starting pods: one of them ready holds the request to the floor', async () => {
     const client = createObjectClient(cluster().kubeConfig, { fieldManager: 'suture-it' });
     const store = new FloorStore({ client, namespace, now: () => Date.now() });
     const pods = await Promise.all([0, 1, 2, 3, 4].map((i) => starting(`many-${i}`)));
